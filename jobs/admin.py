@@ -1,0 +1,165 @@
+"""The admin, arranged for browsing jobs as a user would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from jobs.models import Job, Preferences, ScrapeRun, Source
+
+
+class ScoreBandFilter(admin.SimpleListFilter):
+    title = "score"
+    parameter_name = "score_band"
+    BANDS = {"high": (0.7, 1.01), "medium": (0.4, 0.7), "low": (0.0, 0.4)}
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("high", "High (≥ 0.7)"), ("medium", "Medium (0.4 to 0.7)"), ("low", "Low (< 0.4)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:
+        band = self.BANDS.get(self.value() or "")
+        if band is None:
+            return queryset
+        return queryset.filter(score__gte=band[0], score__lt=band[1])
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin[Job]):
+    list_display = (
+        "title",
+        "company",
+        "location",
+        "score_display",
+        "status",
+        "source",
+        "first_seen",
+        "starred",
+        "hidden",
+    )
+    list_filter = ("status", "source", "workplace", ScoreBandFilter, "starred", "hidden")
+    search_fields = ("title", "company", "location", "description_text")
+    ordering = ("-score", "-first_seen")
+    sortable_by = ("title", "company", "score_display", "first_seen", "status")
+    list_select_related = ("source",)
+    date_hierarchy = "first_seen"
+    actions = ("hide", "unhide", "star", "unstar")
+    readonly_fields = (
+        "source",
+        "external_id",
+        "first_seen",
+        "last_seen",
+        "closed_at",
+        "content_hash",
+        "fingerprint",
+        "score",
+        "reasons_display",
+        "description_preview",
+    )
+    exclude = ("score_reasons", "description_html")
+    list_per_page = 50
+
+    @admin.display(description="score", ordering="score")
+    def score_display(self, job: Job) -> str:
+        return f"{job.score:.2f}"
+
+    @admin.display(description="score reasons")
+    def reasons_display(self, job: Job) -> str:
+        reasons = job.score_reasons or []
+        if not reasons:
+            return "—"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{}: {}</li>",
+                ((r.get("rule", "?"), r.get("detail", r.get("points", ""))) for r in reasons),
+            ),
+        )
+
+    @admin.display(description="description")
+    def description_preview(self, job: Job) -> str:
+        # Shown as plain text: board HTML is sanitized on ingest, and text can never run.
+        return format_html("<div style='white-space:pre-wrap'>{}</div>", job.description_text)
+
+    def _set(self, request: HttpRequest, queryset: QuerySet[Job], **values: bool) -> None:
+        # Save one by one (not queryset.update) so each change is a job_updated event.
+        count = 0
+        for job in queryset:
+            for name, value in values.items():
+                setattr(job, name, value)
+            job.save(update_fields=list(values))
+            count += 1
+        self.message_user(request, f"{count} job(s) updated.", messages.SUCCESS)
+
+    @admin.action(description="Hide selected jobs")
+    def hide(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        self._set(request, queryset, hidden=True)
+
+    @admin.action(description="Unhide selected jobs")
+    def unhide(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        self._set(request, queryset, hidden=False)
+
+    @admin.action(description="Star selected jobs")
+    def star(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        self._set(request, queryset, starred=True)
+
+    @admin.action(description="Unstar selected jobs")
+    def unstar(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        self._set(request, queryset, starred=False)
+
+
+@admin.register(ScrapeRun)
+class ScrapeRunAdmin(admin.ModelAdmin[ScrapeRun]):
+    list_display = (
+        "source",
+        "status",
+        "started_at",
+        "duration_display",
+        "jobs_found",
+        "new_jobs",
+        "updated_jobs",
+        "closed_jobs",
+        "errors",
+    )
+    list_filter = ("status", "source")
+    list_select_related = ("source",)
+    ordering = ("-started_at",)
+
+    @admin.display(description="duration", ordering="duration_seconds")
+    def duration_display(self, run: ScrapeRun) -> str:
+        return "—" if run.duration_seconds is None else f"{run.duration_seconds:.1f} s"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ScrapeRun | None = None) -> bool:
+        return False
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin[Source]):
+    list_display = (
+        "name",
+        "kind",
+        "token",
+        "enabled",
+        "last_success_at",
+        "last_failure_at",
+        "consecutive_failures",
+    )
+    list_filter = ("kind", "enabled")
+    search_fields = ("name", "token")
+    readonly_fields = ("last_success_at", "last_failure_at", "consecutive_failures", "created_at")
+
+
+@admin.register(Preferences)
+class PreferencesAdmin(admin.ModelAdmin[Preferences]):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not Preferences.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Preferences | None = None) -> bool:
+        return False

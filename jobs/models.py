@@ -1,0 +1,315 @@
+"""What JobSentinel keeps: the boards it watches, the jobs found there, each scrape, and the
+user's preferences. Models stay thin; writes live in `jobs.services`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+
+class TracksLoadedValues(models.Model):
+    """Remembers the values of `TRACKED_FIELDS` as loaded or last saved, so a save without
+    `update_fields` (the admin, a shell) can still say which fields it changed."""
+
+    TRACKED_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # One transaction for the row and whatever post_save receivers write beside it (the
+        # event log), so neither can commit without the other. No savepoint when nested.
+        with transaction.atomic(savepoint=False):
+            super().save(*args, **kwargs)
+        # post_save receivers ran inside super().save() and saw the old snapshot.
+        self._loaded_values = {name: getattr(self, name) for name in self.TRACKED_FIELDS}
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_values = {
+            name: value
+            for name, value in zip(field_names, values, strict=True)
+            if name in cls.TRACKED_FIELDS
+        }
+        return instance
+
+    def changed_since_load(self) -> set[str] | None:
+        """Tracked fields whose value differs from the loaded one; None if never loaded."""
+        loaded: dict[str, Any] | None = getattr(self, "_loaded_values", None)
+        if loaded is None:
+            return None
+        return {name for name, value in loaded.items() if getattr(self, name) != value}
+
+
+class SourceKind(models.TextChoices):
+    GREENHOUSE = "greenhouse", "Greenhouse"
+    LEVER = "lever", "Lever"
+    ASHBY = "ashby", "Ashby"
+    REMOTIVE = "remotive", "Remotive"
+
+
+class Source(models.Model):
+    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    token = models.CharField(
+        max_length=200, help_text="The board's token: the company slug in the board URL."
+    )
+    name = models.CharField(max_length=200, help_text="Company display name.")
+    api_url = models.URLField(
+        blank=True, help_text="Replaces the vendor's scheme and host (e.g. an EU instance)."
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "token"], name="source_kind_token_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=SourceKind.values), name="source_kind_known"
+            ),
+            models.CheckConstraint(condition=~Q(token=""), name="source_token_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind}:{self.token})"
+
+
+class Workplace(models.TextChoices):
+    REMOTE = "remote", "Remote"
+    HYBRID = "hybrid", "Hybrid"
+    ONSITE = "onsite", "On-site"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class JobStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class ApplicationStatus(models.TextChoices):
+    NONE = "", "Not applied"
+    INTERESTED = "interested", "Interested"
+    APPLIED = "applied", "Applied"
+    INTERVIEWING = "interviewing", "Interviewing"
+    OFFER = "offer", "Offer"
+    REJECTED = "rejected", "Rejected"
+
+
+class SalaryInterval(models.TextChoices):
+    UNKNOWN = "", "Unknown"
+    HOUR = "hour", "Per hour"
+    DAY = "day", "Per day"
+    WEEK = "week", "Per week"
+    MONTH = "month", "Per month"
+    YEAR = "year", "Per year"
+
+
+class JobQuerySet(models.QuerySet["Job"]):
+    def open(self) -> JobQuerySet:
+        return self.filter(status=JobStatus.OPEN)
+
+    def visible(self) -> JobQuerySet:
+        return self.filter(hidden=False, duplicate_of__isnull=True)
+
+    def for_feed(self) -> JobQuerySet:
+        return self.visible().select_related("source").order_by("-first_seen", "-id")
+
+
+class Job(TracksLoadedValues):
+    TRACKED_FIELDS = (
+        "title",
+        "company",
+        "location",
+        "workplace",
+        "department",
+        "employment_type",
+        "description_html",
+        "description_text",
+        "url",
+        "apply_url",
+        "salary_min",
+        "salary_max",
+        "salary_currency",
+        "salary_interval",
+        "posted_at",
+        "status",
+        "closed_at",
+        "score",
+        "hidden",
+        "starred",
+        "application_status",
+        "notes",
+    )
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="jobs")
+    external_id = models.CharField(max_length=200)
+    title = models.CharField(max_length=500)
+    company = models.CharField(max_length=200)
+    location = models.CharField(max_length=500, blank=True)
+    workplace = models.CharField(
+        max_length=10, choices=Workplace.choices, default=Workplace.UNKNOWN
+    )
+    department = models.CharField(max_length=200, blank=True)
+    employment_type = models.CharField(max_length=100, blank=True)
+    description_html = models.TextField(blank=True, help_text="Sanitized HTML.")
+    description_text = models.TextField(blank=True)
+    url = models.URLField(max_length=1000)
+    apply_url = models.URLField(max_length=1000, blank=True)
+    salary_min = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    salary_max = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    salary_currency = models.CharField(max_length=3, blank=True)
+    salary_interval = models.CharField(
+        max_length=10, choices=SalaryInterval.choices, blank=True, default=SalaryInterval.UNKNOWN
+    )
+    posted_at = models.DateTimeField(null=True, blank=True)
+    first_seen = models.DateTimeField(default=timezone.now, db_index=True)
+    last_seen = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.OPEN)
+    score = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    score_reasons = models.JSONField(default=list, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="Same job on two sources: normalized company + title + location.",
+    )
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+    # User fields: a scrape never writes these.
+    hidden = models.BooleanField(default=False)
+    starred = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+    application_status = models.CharField(
+        max_length=20, choices=ApplicationStatus.choices, blank=True, default=""
+    )
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-first_seen", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="job_source_external_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=0.0) & Q(score__lte=1.0), name="job_score_between_0_and_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=JobStatus.values), name="job_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(salary_min__isnull=True)
+                | Q(salary_max__isnull=True)
+                | Q(salary_min__lte=models.F("salary_max")),
+                name="job_salary_min_not_above_max",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-score"], name="job_status_score")]
+
+    def __str__(self) -> str:
+        return f"{self.title} at {self.company}"
+
+
+class ScrapeStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class ScrapeRunQuerySet(models.QuerySet["ScrapeRun"]):
+    def finished(self) -> ScrapeRunQuerySet:
+        return self.exclude(status=ScrapeStatus.RUNNING)
+
+
+class ScrapeRun(TracksLoadedValues):
+    TRACKED_FIELDS = ("status",)
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(
+        max_length=12, choices=ScrapeStatus.choices, default=ScrapeStatus.RUNNING
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    jobs_found = models.PositiveIntegerField(default=0)
+    new_jobs = models.PositiveIntegerField(default=0)
+    updated_jobs = models.PositiveIntegerField(default=0)
+    closed_jobs = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    expected_duration_seconds = models.FloatField(null=True, blank=True)
+
+    objects = ScrapeRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ScrapeStatus.values), name="scraperun_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.status} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class RemotePreference(models.TextChoices):
+    ANY = "any", "Any"
+    REMOTE_ONLY = "remote_only", "Remote only"
+    REMOTE_OR_HYBRID = "remote_or_hybrid", "Remote or hybrid"
+    ONSITE_ONLY = "onsite_only", "On-site only"
+
+
+class Preferences(models.Model):
+    """One row: what the user wants. `Preferences.load()` returns it, creating it if needed."""
+
+    title_keywords = models.JSONField(default=list, blank=True)
+    title_blocklist = models.JSONField(default=list, blank=True)
+    boost_keywords = models.JSONField(
+        default=dict, blank=True, help_text='Keyword → weight, e.g. {"python": 2, "django": 1}.'
+    )
+    excluded_keywords = models.JSONField(default=list, blank=True)
+    denied_companies = models.JSONField(default=list, blank=True)
+    preferred_locations = models.JSONField(default=list, blank=True)
+    remote_preference = models.CharField(
+        max_length=20, choices=RemotePreference.choices, default=RemotePreference.ANY
+    )
+    salary_floor = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    salary_target = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    salary_currency = models.CharField(max_length=3, default="USD")
+    notify_threshold = models.FloatField(
+        default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "preferences"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="preferences_single_row"),
+            models.CheckConstraint(
+                condition=Q(notify_threshold__gte=0.0) & Q(notify_threshold__lte=1.0),
+                name="preferences_threshold_between_0_and_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Preferences"
+
+    @classmethod
+    def load(cls) -> Preferences:
+        prefs, _ = cls.objects.get_or_create(id=1)
+        return prefs

@@ -1,0 +1,215 @@
+"""The one settings module. Every value comes from the environment (or an optional `.env`).
+
+With nothing set it runs locally with no service at all: SQLite under `JOBSENTINEL_DATA_DIR`
+and the in-memory channel layer ("embedded mode"). `DATABASE_URL` and `REDIS_URL` switch to
+PostgreSQL and Redis. Bad values stop start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+from jobsentinel import __version__
+from jobsentinel.env import env_bool, env_float, env_int, env_list, env_optional, env_str
+
+# Lets typed generics such as `admin.ModelAdmin[Job]` work at run time.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# The process environment wins over `.env`, so a one-off `PORT=9000 make run` works.
+load_dotenv(BASE_DIR / ".env", override=False)
+
+VERSION = __version__
+
+DATA_DIR = Path(env_str("JOBSENTINEL_DATA_DIR", str(BASE_DIR / "var"))).expanduser().resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+_secret = env_optional("DJANGO_SECRET_KEY")
+if _secret is None:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off: generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`"
+        )
+    _secret = "insecure-local-development-key-" + "x" * 24
+SECRET_KEY = _secret
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CORS_ORIGINS = env_list("CORS_ORIGINS", [])
+for _origin in CORS_ORIGINS:
+    if not _origin.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(
+            f"CORS_ORIGINS entry {_origin!r} must be a full origin such as https://example.com"
+        )
+CSRF_TRUSTED_ORIGINS = list(CORS_ORIGINS)
+
+HOST = env_str("HOST", "127.0.0.1")
+PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "jobs",
+    "realtime",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "jobsentinel.urls"
+ASGI_APPLICATION = "jobsentinel.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database(url: str | None) -> dict[str, Any]:
+    if url is None:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "jobsentinel.sqlite3",
+            # The server and a `manage.py scrape` write at the same time: WAL lets readers
+            # through, IMMEDIATE takes the write lock up front instead of failing mid-transaction,
+            # and the timeout makes a writer wait rather than say "database is locked".
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            "TEST": {"NAME": DATA_DIR / "test-jobsentinel.sqlite3"},
+        }
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not usable: {exc}") from None
+    if config.get("ENGINE") not in {
+        "django.db.backends.postgresql",
+        "django.db.backends.sqlite3",
+    }:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL scheme is not supported ({config.get('ENGINE')}); "
+            "use postgres://... or sqlite:///path"
+        )
+    config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DATABASES = {"default": _database(env_optional("DATABASE_URL"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_optional("REDIS_URL")
+if REDIS_URL is not None and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://"
+    )
+# How many undelivered messages a channel may hold before the layer refuses more. The default
+# of 100 silently drops a burst such as a first scrape of a large board.
+CHANNEL_CAPACITY = 10_000
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "capacity": CHANNEL_CAPACITY,
+                "expiry": 60,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_CAPACITY, "expiry": 60},
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+# Serve app static files straight from the apps: a self-hosted install needs no collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "JobSentinel API",
+    "VERSION": VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- JobSentinel ------------------------------------------------------------------------------
+API_KEYS = frozenset(env_list("JOBSENTINEL_API_KEYS", []))
+ALLOW_UNPROTECTED_PUBLIC = env_bool("JOBSENTINEL_ALLOW_UNPROTECTED_PUBLIC", False)
+WS_HEARTBEAT_SECONDS = env_float("JOBSENTINEL_WS_HEARTBEAT_SECONDS", 30.0, minimum=0.1)
+WS_RATE_PER_MINUTE = env_int("JOBSENTINEL_WS_RATE_PER_MINUTE", 100, minimum=1)
+WS_RATE_PER_HOUR = env_int("JOBSENTINEL_WS_RATE_PER_HOUR", 1000, minimum=1)
+WS_MAX_CONNECTIONS = env_int("JOBSENTINEL_WS_MAX_CONNECTIONS", 10_000, minimum=1)
+WS_MAX_CONNECTIONS_PER_IP = env_int("JOBSENTINEL_WS_MAX_CONNECTIONS_PER_IP", 100, minimum=1)
+# The app's own limit for one client message; daphne's (set in `make run`) is higher so that
+# an oversized message gets a proper 1009 close from us instead of a dropped TCP connection.
+WS_MAX_MESSAGE_BYTES = env_int("JOBSENTINEL_WS_MAX_MESSAGE_BYTES", 16 * 1024, minimum=256)
+EVENT_RETENTION_DAYS = env_int("JOBSENTINEL_EVENT_RETENTION_DAYS", 7, minimum=1)
+SCRAPE_INTERVAL = env_int("JOBSENTINEL_SCRAPE_INTERVAL", 900, minimum=10)
+# How often the embedded-mode relay looks for events committed by other processes.
+RELAY_POLL_SECONDS = env_float("JOBSENTINEL_RELAY_POLL_SECONDS", 0.1, minimum=0.01)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("JOBSENTINEL_LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,71 @@
+"""Writing to and reading from the event log.
+
+`record` appends an event inside the caller's transaction, so an event exists if and only if
+the write that caused it committed; delivery is arranged for after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from realtime import delivery
+from realtime.events import EVENT_TYPES
+from realtime.models import Event, LogMark
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """What a consumer needs to deliver an event, with no ORM object attached."""
+
+    id: int
+    type: str
+    text: str
+
+
+def record(event_type: str, data: dict[str, Any]) -> Event:
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}")
+    with transaction.atomic():
+        event = Event.objects.create(type=event_type, data=data)
+        delivery.after_commit(event)
+    return event
+
+
+def latest_id() -> int:
+    return Event.objects.aggregate(latest=Max("id"))["latest"] or 0
+
+
+def pruned_through() -> int:
+    mark = LogMark.objects.filter(id=1).values_list("pruned_through", flat=True).first()
+    return mark or 0
+
+
+def events_page(after: int, types: Iterable[str], *, limit: int = 500) -> list[LoggedEvent]:
+    """Up to `limit` logged events after id `after`, in id order, of the given types."""
+    rows = Event.objects.filter(id__gt=after, type__in=list(types)).order_by("id")[:limit]
+    return [LoggedEvent(row.id, row.type, row.encoded()) for row in rows]
+
+
+def prune(*, older_than: timedelta | None = None) -> int:
+    """Drop events past retention, remembering the highest id dropped."""
+    age = older_than or timedelta(days=settings.EVENT_RETENTION_DAYS)
+    cutoff = timezone.now() - age
+    with transaction.atomic():
+        doomed = Event.objects.filter(created_at__lt=cutoff)
+        highest = doomed.aggregate(highest=Max("id"))["highest"]
+        if highest is None:
+            return 0
+        deleted, _ = Event.objects.filter(id__lte=highest).delete()
+        mark, _ = LogMark.objects.select_for_update().get_or_create(id=1)
+        if highest > mark.pruned_through:
+            mark.pruned_through = highest
+            mark.save(update_fields=["pruned_through"])
+    return deleted

@@ -1,0 +1,149 @@
+"""post_save receivers: Job and ScrapeRun saves become logged events (sent after commit).
+
+The payloads keep the guide's fields and add what a live page needs to update in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_save
+
+from jobs.models import Job, ScrapeRun, ScrapeStatus
+from realtime import log
+from realtime.events import EventType
+
+# Model field → the name a client sees in `job_updated.changes`. Fields not listed here (hashes,
+# last_seen, fingerprints) are bookkeeping: saving only those sends nothing.
+JOB_CHANGE_NAMES: dict[str, str] = {
+    "title": "title",
+    "company": "company",
+    "location": "location",
+    "workplace": "workplace",
+    "department": "department",
+    "employment_type": "employment_type",
+    "description_html": "description",
+    "description_text": "description",
+    "url": "url",
+    "apply_url": "apply_url",
+    "salary_min": "salary",
+    "salary_max": "salary",
+    "salary_currency": "salary",
+    "salary_interval": "salary",
+    "posted_at": "posted_at",
+    "status": "status",
+    "closed_at": "status",
+    "score": "score",
+    "hidden": "hidden",
+    "starred": "starred",
+    "application_status": "application_status",
+    "notes": "notes",
+}
+
+
+def job_summary(job: Job) -> dict[str, Any]:
+    """The fields a feed row shows; shared by new_job and job_updated."""
+    return {
+        "job_id": job.pk,
+        "title": job.title,
+        "company": job.company,
+        "location": job.location,
+        "workplace": job.workplace,
+        "score": round(job.score, 4),
+        "url": job.url,
+        "status": job.status,
+        "hidden": job.hidden,
+        "starred": job.starred,
+        "source": job.source.kind,
+        "source_id": job.source_id,
+        "posted_at": job.posted_at.isoformat() if job.posted_at else None,
+    }
+
+
+def job_changes(job: Job, update_fields: frozenset[str] | None) -> list[str]:
+    if update_fields is not None:
+        fields: set[str] = set(update_fields)
+    else:
+        known = job.changed_since_load()
+        fields = set(JOB_CHANGE_NAMES) if known is None else known
+    return sorted({JOB_CHANGE_NAMES[f] for f in fields if f in JOB_CHANGE_NAMES})
+
+
+def on_job_saved(
+    sender: type[Job],
+    instance: Job,
+    created: bool,
+    raw: bool,
+    update_fields: frozenset[str] | None,
+    **kwargs: Any,
+) -> None:
+    if raw:  # loading fixtures
+        return
+    if created:
+        log.record(EventType.NEW_JOB, job_summary(instance))
+        return
+    changes = job_changes(instance, update_fields)
+    if not changes:
+        return
+    data = {"job_id": instance.pk, "changes": changes, "new_score": round(instance.score, 4)}
+    data["job"] = job_summary(instance)
+    log.record(EventType.JOB_UPDATED, data)
+
+
+def scrape_source_fields(run: ScrapeRun) -> dict[str, Any]:
+    source = run.source
+    return {
+        "source": source.kind,
+        "source_id": source.pk,
+        "source_name": source.name,
+        "run_id": run.pk,
+    }
+
+
+def on_scrape_run_saved(
+    sender: type[ScrapeRun],
+    instance: ScrapeRun,
+    created: bool,
+    raw: bool,
+    update_fields: frozenset[str] | None,
+    **kwargs: Any,
+) -> None:
+    if raw:
+        return
+    if created:
+        log.record(
+            EventType.SCRAPE_STARTED,
+            {
+                **scrape_source_fields(instance),
+                "expected_duration_seconds": instance.expected_duration_seconds,
+                "started_at": instance.started_at.isoformat(),
+            },
+        )
+        return
+    if instance.status == ScrapeStatus.RUNNING:
+        return
+    if update_fields is not None:
+        status_changed = "status" in update_fields
+    else:
+        status_changed = "status" in (instance.changed_since_load() or {"status"})
+    if not status_changed:
+        return
+    log.record(
+        EventType.SCRAPE_COMPLETED,
+        {
+            **scrape_source_fields(instance),
+            "status": instance.status,
+            "jobs_found": instance.jobs_found,
+            "new_jobs": instance.new_jobs,
+            "updated_jobs": instance.updated_jobs,
+            "closed_jobs": instance.closed_jobs,
+            "duration_seconds": instance.duration_seconds,
+            "errors": instance.errors,
+            "error_message": instance.error_message,
+        },
+    )
+
+
+def connect() -> None:
+    post_save.connect(on_job_saved, sender=Job, dispatch_uid="realtime.job_saved")
+    post_save.connect(on_scrape_run_saved, sender=ScrapeRun, dispatch_uid="realtime.run_saved")

@@ -1,0 +1,98 @@
+"""The admin renders for a superuser with jobs present, and its actions emit events."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from jobs.models import Job, ScrapeRun
+from realtime.models import Event
+from tests.factories import make_job, make_source
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_with_jobs(admin_client: Client) -> Client:
+    source = make_source(name="TechCorp")
+    make_job(source=source, title="Senior Backend Engineer", score=0.95, description_text="Python")
+    make_job(source=source, title="Frontend Developer", score=0.3)
+    ScrapeRun.objects.create(source=source, jobs_found=2, new_jobs=2, duration_seconds=1.5)
+    return admin_client
+
+
+def test_admin_needs_a_login(client: Client) -> None:
+    response = client.get(reverse("admin:jobs_job_changelist"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?q=backend",
+        "?status__exact=open",
+        "?score_band=high",
+        "?o=4",
+        "?workplace__exact=remote",
+    ],
+)
+def test_job_changelist_renders(admin_client_with_jobs: Client, query: str) -> None:
+    response = admin_client_with_jobs.get(reverse("admin:jobs_job_changelist") + query)
+    assert response.status_code == 200
+
+
+def test_job_search_finds_by_title_and_description(admin_client_with_jobs: Client) -> None:
+    response = admin_client_with_jobs.get(reverse("admin:jobs_job_changelist") + "?q=python")
+    assert b"Senior Backend Engineer" in response.content
+    assert b"Frontend Developer" not in response.content
+
+
+def test_score_band_filter(admin_client_with_jobs: Client) -> None:
+    response = admin_client_with_jobs.get(reverse("admin:jobs_job_changelist") + "?score_band=low")
+    assert b"Frontend Developer" in response.content
+    assert b"Senior Backend Engineer" not in response.content
+
+
+def test_job_change_page_renders_description_as_text(admin_client: Client) -> None:
+    job = make_job(description_text="<script>alert(1)</script>")
+    response = admin_client.get(reverse("admin:jobs_job_change", args=[job.pk]))
+    assert response.status_code == 200
+    assert b"<script>alert(1)</script>" not in response.content
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in response.content
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "jobs_scraperun_changelist",
+        "jobs_source_changelist",
+        "jobs_preferences_changelist",
+        "realtime_event_changelist",
+    ],
+)
+def test_other_changelists_render(admin_client_with_jobs: Client, name: str) -> None:
+    assert admin_client_with_jobs.get(reverse(f"admin:{name}")).status_code == 200
+
+
+def test_scrape_run_is_read_only(admin_client_with_jobs: Client) -> None:
+    run = ScrapeRun.objects.get()
+    response = admin_client_with_jobs.get(reverse("admin:jobs_scraperun_change", args=[run.pk]))
+    assert response.status_code == 200
+    assert b'name="_save"' not in response.content
+
+
+def test_hide_and_star_actions_update_jobs_and_emit_events(admin_client_with_jobs: Client) -> None:
+    ids = list(Job.objects.values_list("id", flat=True))
+    before = Event.objects.count()
+    for action in ("hide", "star"):
+        response = admin_client_with_jobs.post(
+            reverse("admin:jobs_job_changelist"),
+            {"action": action, "_selected_action": ids},
+        )
+        assert response.status_code == 302
+    assert set(Job.objects.values_list("hidden", "starred")) == {(True, True)}
+    changes = [e.data["changes"] for e in Event.objects.filter(id__gt=before)]
+    assert changes == [["hidden"]] * len(ids) + [["starred"]] * len(ids)

@@ -1,0 +1,110 @@
+"""A real daphne serving the project's ASGI app; `make run`'s serve command and its config."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, Daphne, free_port, subprocess_env
+
+
+def test_daphne_serves_pages_the_health_check_and_426(daphne_factory) -> None:
+    server: Daphne = daphne_factory()
+    login = httpx.get(f"{server.http_url}/admin/login/")
+    assert login.status_code == 200
+    assert "JobSentinel" in httpx.get(f"{server.http_url}/").text
+    health = httpx.get(f"{server.http_url}/api/v1/health").json()
+    assert health["status"] == "ok"
+    assert health["database"] == "ok"
+    assert health["channel_layer"]["status"] == "ok"
+    upgrade = httpx.get(f"{server.http_url}/api/v1/ws/jobs")
+    assert upgrade.status_code == 426
+    assert upgrade.headers["upgrade"] == "websocket"
+    assert "WebSocket endpoint" in upgrade.text
+    static = httpx.get(f"{server.http_url}/static/admin/css/base.css")
+    assert static.status_code == 200
+
+
+def _serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = subprocess_env(
+        DATABASE_URL=None, REDIS_URL=None, PORT=str(port), JOBSENTINEL_DATA_DIR=str(data_dir)
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--no-scheduler"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_healthy(port: int) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).json()
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise AssertionError(f"nothing served on port {port}")
+
+
+def test_two_instances_with_their_own_port_and_data_dir_share_nothing(tmp_path: Path) -> None:
+    ports = [free_port(), free_port()]
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    servers = [
+        _serve(d, p, tmp_path / f"serve-{i}.log")
+        for i, (d, p) in enumerate(zip(dirs, ports, strict=True))
+    ]
+    try:
+        for port in ports:
+            assert _wait_healthy(port)["last_event_id"] == 0
+        env = subprocess_env(DATABASE_URL=None, REDIS_URL=None, JOBSENTINEL_DATA_DIR=str(dirs[0]))
+        subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                "from realtime.broadcast import broadcast_job_update as b; "
+                "b('new_job', {'job_id': 1})",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        assert _wait_healthy(ports[0])["last_event_id"] == 1
+        assert _wait_healthy(ports[1])["last_event_id"] == 0
+        assert (dirs[0] / "jobsentinel.sqlite3").exists()
+        assert (dirs[1] / "jobsentinel.sqlite3").exists()
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10"])
+def test_serving_on_a_public_address_without_keys_is_refused(host: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "serve", "--host", host, "--no-scheduler"],
+        cwd=ROOT,
+        env=subprocess_env(JOBSENTINEL_API_KEYS=None),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Refusing to serve on" in result.stderr
+    assert "JOBSENTINEL_API_KEYS" in result.stderr
