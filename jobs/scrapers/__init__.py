@@ -1,0 +1,31 @@
+"""Job-board adapters: download a board's public JSON (`fetch`) and turn it into `Posting`s
+(`parse`, pure). `scrape(get_adapter(kind), client, token, api_url, company)` does both."""
+
+from jobs.scrapers.base import (
+    Adapter,
+    BoardNotFound,
+    FetchFailed,
+    FetchResult,
+    PayloadError,
+    RateLimited,
+    SourceError,
+    scrape,
+)
+from jobs.scrapers.http import HttpClient
+from jobs.scrapers.registry import ADAPTERS, UnknownKind, get_adapter, validate_token
+
+__all__ = [
+    "ADAPTERS",
+    "Adapter",
+    "BoardNotFound",
+    "FetchFailed",
+    "FetchResult",
+    "HttpClient",
+    "PayloadError",
+    "RateLimited",
+    "SourceError",
+    "UnknownKind",
+    "get_adapter",
+    "scrape",
+    "validate_token",
+]

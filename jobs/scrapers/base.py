@@ -1,0 +1,324 @@
+"""What every job-board adapter shares: its errors, its contract, and the small parsing helpers
+that turn loosely typed vendor JSON into `Posting`s.
+
+Adapters split I/O (`fetch`, which only downloads payloads) from parsing (`parse`, a pure
+function of those payloads) so parsing can be tested from fixture files without a network.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote, urlsplit
+
+from jobs.postings import Posting
+
+if TYPE_CHECKING:
+    from jobs.scrapers.http import HttpClient
+
+logger = logging.getLogger(__name__)
+
+# The values of jobs.models.Workplace / SalaryInterval. Spelled out here because importing
+# jobs.models needs a configured Django, and parsing must stay usable without one; a test
+# keeps the two in step.
+REMOTE, HYBRID, ONSITE, UNKNOWN = "remote", "hybrid", "onsite", "unknown"
+INTERVALS = frozenset({"hour", "day", "week", "month", "year"})
+
+
+class SourceError(Exception):
+    """A source could not be scraped. `str(error)` is written to the scrape run's
+    error_message, so it says what failed and where, in one line."""
+
+
+class BoardNotFound(SourceError):
+    """The board does not exist (HTTP 404): usually a mistyped token or a closed board."""
+
+
+class PayloadError(SourceError):
+    """The response is not the JSON the vendor documents: garbage, or a changed shape."""
+
+
+class RateLimited(SourceError):
+    """The vendor kept answering HTTP 429."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        # Seconds the vendor asked us to wait, when it said so; a scheduler may use it.
+        self.retry_after = retry_after
+
+
+class FetchFailed(SourceError):
+    """Network errors, timeouts or 5xx answers outlasted the retries."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """Postings from one fetch. `complete` is True when the board lists every open job, so a
+    job missing from it may be closed; False for feeds that show only the newest jobs."""
+
+    postings: list[Posting]
+    complete: bool
+
+
+class Adapter(Protocol):
+    """One job-board vendor. Implementations are stateless and shared."""
+
+    kind: str
+    complete: bool
+
+    def endpoint(self, token: str, api_url: str | None) -> str:
+        """The board's URL: the vendor's usual path under its host, or under `api_url`,
+        which replaces the scheme and host (an EU instance, a mirror)."""
+        ...
+
+    async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
+        """Download the board's raw JSON payloads (one per page). I/O only."""
+        ...
+
+    def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
+        """Turn payloads into postings. Pure; raises PayloadError on a changed shape.
+        `company` is the source's display name, for vendors whose payloads carry none."""
+        ...
+
+
+async def scrape(
+    adapter: Adapter, client: HttpClient, token: str, api_url: str | None, company: str
+) -> FetchResult:
+    """Fetch and parse one board."""
+    payloads = await adapter.fetch(client, token, api_url)
+    return FetchResult(adapter.parse(payloads, company=company), complete=adapter.complete)
+
+
+# --- URLs -----------------------------------------------------------------------------------
+
+
+def build_url(default_base: str, api_url: str | None, path: str) -> str:
+    """`path` (with its query) under `api_url` when given, else under `default_base`.
+
+    Only the scheme and host (and any path prefix, for a mirror) come from `api_url`: a
+    query or fragment there would be silently mangled, so it is refused instead.
+    """
+    base = (api_url or "").strip() or default_base
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SourceError(f"api_url {base!r} is not an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        raise SourceError(f"api_url {base!r} must not carry a query or fragment")
+    return base.rstrip("/") + path
+
+
+def path_segment(token: str) -> str:
+    # Tokens are validated on the way in, but quoting keeps a stray "/" or "?" from ever
+    # changing which URL is asked for.
+    return quote(token, safe="")
+
+
+# --- Shape checks ---------------------------------------------------------------------------
+
+
+def type_name(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def require_dict(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PayloadError(f"{what} should be a JSON object, got {type_name(value)}")
+    return value
+
+
+def require_list(value: object, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise PayloadError(f"{what} should be a JSON array, got {type_name(value)}")
+    return value
+
+
+def jobs_list(payload: object, key: str, what: str) -> list[Any]:
+    """`payload[key]` of a `{key: [...]}` payload, or PayloadError."""
+    return require_list(require_dict(payload, what).get(key), f"{what} {key!r}")
+
+
+def parse_each(
+    items: Iterable[Any], parse_one: Callable[[Any], Posting | None], *, where: str
+) -> list[Posting]:
+    """Parse every job, skipping (and logging) one that is malformed so that one odd job
+    cannot hide a whole board; if there were jobs and none parsed, the shape has changed
+    and that is an error. Duplicate ids (a job that moved between pages) keep the first.
+    `parse_one` returns None for a job that is deliberately left out (e.g. unlisted)."""
+    postings: dict[str, Posting] = {}
+    problems: list[str] = []
+    left_out = 0
+    for index, item in enumerate(items):
+        try:
+            posting = parse_one(item)
+        except PayloadError as error:
+            problems.append(f"job #{index}: {error}")
+            continue
+        if posting is None:
+            left_out += 1
+            continue
+        postings.setdefault(posting.external_id, posting)
+    if problems:
+        if not postings and left_out == 0:
+            raise PayloadError(f"{where}: no job could be parsed; first problem: {problems[0]}")
+        logger.warning("%s: skipped %d malformed job(s): %s", where, len(problems), problems)
+    return list(postings.values())
+
+
+# --- Fields ---------------------------------------------------------------------------------
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def clean_text(value: object) -> str:
+    """A display string: stripped, inner runs of whitespace collapsed; non-strings → ""."""
+    if not isinstance(value, str):
+        return ""
+    return _WHITESPACE.sub(" ", value).strip()
+
+
+def as_dict(value: object) -> dict[str, Any]:
+    """An optional nested object: anything but a dict reads as empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def strings(value: object) -> list[str]:
+    """An optional list of display strings; non-strings in it read as ""."""
+    return [clean_text(item) for item in value] if isinstance(value, list) else []
+
+
+def html_text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def required_id(job: dict[str, Any], key: str = "id") -> str:
+    value = job.get(key)
+    # bool is an int subclass, and True is no one's job id.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise PayloadError(f"{key!r} is missing or not a string/number ({type_name(value)})")
+    text = str(value).strip()
+    if not text:
+        raise PayloadError(f"{key!r} is empty")
+    return text
+
+
+def required_text(job: dict[str, Any], key: str) -> str:
+    text = clean_text(job.get(key))
+    if not text:
+        raise PayloadError(f"{key!r} is missing or empty")
+    return text
+
+
+def web_url(value: object) -> str:
+    """An http(s) URL or "": a `javascript:` link from a board must never reach a page."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text if urlsplit(text).scheme in ("http", "https") else ""
+
+
+def required_url(job: dict[str, Any], key: str) -> str:
+    url = web_url(job.get(key))
+    if not url:
+        raise PayloadError(f"{key!r} is missing or not an http(s) URL")
+    return url
+
+
+def unescape_html(value: object) -> str:
+    """Greenhouse sends its HTML entity-escaped ("&lt;p&gt;")."""
+    return html.unescape(value) if isinstance(value, str) else ""
+
+
+def join_unique(values: Iterable[str], sep: str = "; ") -> str:
+    """Non-empty values in order, each once."""
+    seen: dict[str, None] = {}
+    for value in values:
+        if value:
+            seen.setdefault(value, None)
+    return sep.join(seen)
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """An ISO 8601 string as an aware UTC datetime (naive means UTC); None when absent or
+    unreadable, since a posting date is nice to have, not a reason to drop the job."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def from_epoch_ms(value: object) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def to_decimal(value: object) -> Decimal | None:
+    """A positive amount as Decimal, else None. Floats go through str() so 0.1 stays 0.1."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount > 0 else None
+
+
+def currency_code(value: object) -> str:
+    code = clean_text(value).upper()
+    return code if re.fullmatch(r"[A-Z]{3}", code) else ""
+
+
+def ordered_range(
+    low: Decimal | None, high: Decimal | None
+) -> tuple[Decimal | None, Decimal | None]:
+    # The jobs table refuses min > max; a board that swapped them still means the same band.
+    if low is not None and high is not None and low > high:
+        return high, low
+    return low, high
+
+
+_REMOTE_WORD = re.compile(r"\bremote\b", re.IGNORECASE)
+_HYBRID_WORD = re.compile(r"\bhybrid\b", re.IGNORECASE)
+
+
+def infer_workplace(places: Iterable[str], *, concrete_is_onsite: bool = True) -> str:
+    """Workplace from location names: "Remote" anywhere wins, then "Hybrid"; any other named
+    place means on-site (when the vendor's silence implies it); nothing at all is unknown."""
+    names = [name for name in places if name]
+    if any(_REMOTE_WORD.search(name) for name in names):
+        return REMOTE
+    if any(_HYBRID_WORD.search(name) for name in names):
+        return HYBRID
+    return ONSITE if names and concrete_is_onsite else UNKNOWN
+
+
+_EMPLOYMENT_TYPES = {
+    "fulltime": "Full-time",
+    "parttime": "Part-time",
+    "contract": "Contract",
+    "contractor": "Contract",
+    "intern": "Internship",
+    "internship": "Internship",
+    "temporary": "Temporary",
+    "freelance": "Freelance",
+}
+
+
+def employment_type(value: object) -> str:
+    """One spelling across vendors ("FullTime", "full_time", "Full-time" → "Full-time");
+    anything unrecognised is kept as the board wrote it."""
+    text = clean_text(value)
+    key = re.sub(r"[\s_-]", "", text).lower()
+    return _EMPLOYMENT_TYPES.get(key, text)

@@ -1,0 +1,141 @@
+"""Lever Postings API: `GET /v0/postings/{site}?mode=json&skip=N&limit=100`, paged.
+
+EU-hosted sites live on `https://api.eu.lever.co`: pass it as the source's api_url. Lever's
+payloads carry no company name, so the source's display name is used.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from decimal import Decimal
+from typing import Any
+
+from jobs.postings import Posting
+from jobs.scrapers.base import (
+    HYBRID,
+    ONSITE,
+    REMOTE,
+    UNKNOWN,
+    PayloadError,
+    as_dict,
+    build_url,
+    clean_text,
+    currency_code,
+    employment_type,
+    from_epoch_ms,
+    html_text,
+    infer_workplace,
+    join_unique,
+    ordered_range,
+    parse_each,
+    path_segment,
+    require_dict,
+    require_list,
+    required_id,
+    required_text,
+    required_url,
+    strings,
+    to_decimal,
+    web_url,
+)
+from jobs.scrapers.http import HttpClient
+
+DEFAULT_BASE = "https://api.lever.co"
+PAGE_SIZE = 100
+# 100 pages of 100 is far beyond any real board; past it the server is ignoring `skip`.
+MAX_PAGES = 100
+
+_WORKPLACE_TYPES = {"remote": REMOTE, "hybrid": HYBRID, "onsite": ONSITE, "on-site": ONSITE}
+# "per-year-salary", "per-month-salary", "per-hour-wage", ...; "one-time" has no interval.
+_INTERVAL = re.compile(r"per-(hour|day|week|month|year)-")
+
+
+class LeverAdapter:
+    kind: str = "lever"
+    complete: bool = True
+
+    def __init__(self, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
+        self.page_size = page_size
+        self.max_pages = max_pages
+
+    def endpoint(self, token: str, api_url: str | None) -> str:
+        return build_url(DEFAULT_BASE, api_url, f"/v0/postings/{path_segment(token)}?mode=json")
+
+    async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
+        """Every page: a page as long as `limit` may have a successor, a shorter one is last."""
+        url = self.endpoint(token, api_url)
+        pages: list[Any] = []
+        for number in range(self.max_pages):
+            params = {"skip": number * self.page_size, "limit": self.page_size}
+            page = await client.get_json(url, params=params)
+            pages.append(page)
+            if not isinstance(page, list) or len(page) < self.page_size:
+                # A non-list is left for parse() to report as a changed shape.
+                return pages
+        raise PayloadError(f"Lever {url}: still more jobs after {self.max_pages} pages")
+
+    def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
+        postings = [item for page in payloads for item in require_list(page, "Lever page")]
+        return parse_each(postings, lambda item: _posting(item, company), where="Lever")
+
+
+def _posting(raw: Any, company: str) -> Posting:
+    posting = require_dict(raw, "posting")
+    categories = as_dict(posting.get("categories"))
+    location = clean_text(categories.get("location"))
+    all_locations = strings(categories.get("allLocations"))
+    low, high, currency, interval = _salary(posting.get("salaryRange"))
+    return Posting(
+        external_id=required_id(posting),
+        title=required_text(posting, "text"),
+        company=company,
+        url=required_url(posting, "hostedUrl"),
+        location=join_unique([location, *all_locations]),
+        workplace=_workplace(posting.get("workplaceType"), [location, *all_locations]),
+        department=clean_text(categories.get("department")) or clean_text(categories.get("team")),
+        employment_type=employment_type(categories.get("commitment")),
+        description_html=_description(posting),
+        apply_url=web_url(posting.get("applyUrl")),
+        salary_min=low,
+        salary_max=high,
+        salary_currency=currency,
+        salary_interval=interval,
+        posted_at=from_epoch_ms(posting.get("createdAt")),
+    )
+
+
+def _workplace(value: Any, locations: list[str]) -> str:
+    stated = _WORKPLACE_TYPES.get(clean_text(value).lower())
+    if stated:
+        return stated
+    # "unspecified": a city alone does not say the job is on-site, but "Remote" does say remote.
+    return infer_workplace(locations, concrete_is_onsite=False) if locations else UNKNOWN
+
+
+def _description(posting: dict[str, Any]) -> str:
+    """Lever splits a posting into a description, titled lists of <li> items and a closing
+    `additional` section; the job page shows them in that order."""
+    parts = [html_text(posting.get("description"))]
+    lists = posting.get("lists")
+    for section in map(as_dict, lists if isinstance(lists, list) else []):
+        heading = clean_text(section.get("text"))
+        items = html_text(section.get("content"))
+        if heading:
+            parts.append(f"<h3>{html.escape(heading)}</h3>")
+        if items:
+            parts.append(f"<ul>{items}</ul>")
+    parts.append(html_text(posting.get("additional")))
+    return "\n".join(part for part in parts if part.strip())
+
+
+def _salary(value: Any) -> tuple[Decimal | None, Decimal | None, str, str]:
+    salary = as_dict(value)
+    low, high = ordered_range(to_decimal(salary.get("min")), to_decimal(salary.get("max")))
+    if low is None and high is None:
+        return None, None, "", ""
+    match = _INTERVAL.match(clean_text(salary.get("interval")))
+    return low, high, currency_code(salary.get("currency")), match.group(1) if match else ""
+
+
+adapter = LeverAdapter()

@@ -1,0 +1,107 @@
+"""Registry, token checks, and that the adapters speak the models' vocabulary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobs.models import SalaryInterval, SourceKind, Workplace
+from jobs.scrapers import ADAPTERS, UnknownKind, base, get_adapter, validate_token
+from jobs.scrapers.ashby import AshbyAdapter
+from jobs.scrapers.greenhouse import GreenhouseAdapter
+from jobs.scrapers.lever import LeverAdapter
+from jobs.scrapers.remotive import RemotiveAdapter
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_one_adapter_per_source_kind():
+    assert set(ADAPTERS) == set(SourceKind.values)
+    assert {kind: type(adapter) for kind, adapter in ADAPTERS.items()} == {
+        "greenhouse": GreenhouseAdapter,
+        "lever": LeverAdapter,
+        "ashby": AshbyAdapter,
+        "remotive": RemotiveAdapter,
+    }
+    assert all(adapter.kind == kind for kind, adapter in ADAPTERS.items())
+
+
+def test_completeness():
+    assert {kind: adapter.complete for kind, adapter in ADAPTERS.items()} == {
+        "greenhouse": True,
+        "lever": True,
+        "ashby": True,
+        "remotive": False,
+    }
+
+
+def test_parsing_constants_match_the_models():
+    workplaces = {base.REMOTE, base.HYBRID, base.ONSITE, base.UNKNOWN}
+    assert workplaces == set(Workplace.values)
+    assert base.INTERVALS | {""} == set(SalaryInterval.values)
+
+
+def test_get_adapter():
+    assert get_adapter("lever") is ADAPTERS["lever"]
+
+
+def test_unknown_kind_lists_the_valid_ones():
+    with pytest.raises(UnknownKind) as caught:
+        get_adapter("workday")
+    message = str(caught.value)
+    assert (
+        message == "unknown source kind 'workday'; valid kinds: ashby, greenhouse, lever, remotive"
+    )
+    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, KeyError)
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("acme", "acme"),
+        ("  acme-inc \n", "acme-inc"),
+        ("Acme_2.0", "Acme_2.0"),
+        ("a" * 200, "a" * 200),
+    ],
+)
+def test_validate_token_accepts(token: str, expected: str):
+    assert validate_token("greenhouse", token) == expected
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("", "must not be empty"),
+        ("   ", "must not be empty"),
+        ("a" * 201, "longer than 200"),
+        ("acme/jobs", "only letters, digits"),
+        ("acme inc", "only letters, digits"),
+        ("acme?x=1", "only letters, digits"),
+        ("zürich", "only letters, digits"),
+        ("..", "not a board name"),
+    ],
+)
+def test_validate_token_refuses(token: str, message: str):
+    with pytest.raises(ValueError, match=message):
+        validate_token("lever", token)
+
+
+def test_validate_token_checks_the_kind():
+    with pytest.raises(UnknownKind):
+        validate_token("workday", "acme")
+
+
+def test_scrapers_never_import_channels_or_realtime():
+    code = (
+        "import sys, jobs.scrapers; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('channels', 'realtime')); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
