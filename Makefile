@@ -35,6 +35,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 test: install lint
+	node --test tests/js/
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: migrate

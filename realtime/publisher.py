@@ -4,15 +4,21 @@ A thread with its own event loop keeps one set of Redis connections for the life
 (a management command would otherwise build a loop and a connection per event), and sends in
 commit order. At exit it drains what is queued. An event that cannot be sent is still in the
 log: clients get it on resume.
+
+Short-lived processes (`manage.py shell -c ...`) often hand over their last event just before
+exiting, when the interpreter already refuses new thread-pool work; so this loop never uses a
+thread pool: the queue is fed with `call_soon_threadsafe`, and the loop's executor (used for DNS
+look-ups of the Redis host) runs inline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import logging
-import queue
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -20,59 +26,81 @@ from channels.layers import get_channel_layer
 logger = logging.getLogger(__name__)
 
 _STOP = object()
+SEND_ATTEMPTS = 3
+
+
+class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs work in the calling thread; safe during interpreter shutdown. (A subclass only
+    because asyncio insists that a default executor be a ThreadPoolExecutor.)"""
+
+    def submit(
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
 
 
 class Publisher:
     def __init__(self) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._loop = asyncio.new_event_loop()
+        self._loop.set_default_executor(InlineExecutor())
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._thread = threading.Thread(target=self._run, name="event-publisher", daemon=True)
         self._thread.start()
         atexit.register(self.close)
 
+    def _put(self, item: Any) -> None:
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
     def submit(self, group: str, message: dict[str, Any]) -> None:
-        self._queue.put((group, message))
+        self._put((group, message))
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted so far was sent (or failed). True if drained."""
         done = threading.Event()
-        self._queue.put(done)
+        self._put(done)
         return done.wait(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
         if self._thread.is_alive():
-            self._queue.put(_STOP)
+            self._put(_STOP)
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
         try:
-            loop.run_until_complete(self._pump())
+            self._loop.run_until_complete(self._pump())
         finally:
-            loop.close()
+            self._loop.close()
 
     async def _pump(self) -> None:
         layer = get_channel_layer()
         assert layer is not None, "CHANNEL_LAYERS is configured in settings"
         while True:
-            item = await asyncio.to_thread(self._queue.get)
+            item = await self._queue.get()
             if item is _STOP:
                 return
             if isinstance(item, threading.Event):
                 item.set()
                 continue
             group, message = item
-            for attempt in range(3):
+            for attempt in range(1, SEND_ATTEMPTS + 1):
                 try:
                     await layer.group_send(group, message)
                     break
-                except Exception as exc:  # the layer may be restarting; the log keeps it
+                except Exception as exc:  # Redis may be restarting; the log keeps the event
                     logger.warning(
-                        "could not publish event %s (attempt %d): %s",
+                        "could not publish event #%s (attempt %d of %d): %s",
                         message.get("id"),
-                        attempt + 1,
+                        attempt,
+                        SEND_ATTEMPTS,
                         exc,
                     )
-                    await asyncio.sleep(0.2 * (attempt + 1))
+                    await asyncio.sleep(0.2 * attempt)
 
 
 _publisher: Publisher | None = None

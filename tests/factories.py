@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from itertools import count
 from typing import Any
 
@@ -12,7 +13,9 @@ _ids = count(1)
 
 def make_source(**fields: Any) -> Source:
     n = next(_ids)
-    defaults: dict[str, Any] = {"kind": "greenhouse", "token": f"acme{n}", "name": f"Acme {n}"}
+    # Unique across processes too: tests also create rows from `manage.py` subprocesses.
+    token = f"acme{n}-{uuid.uuid4().hex[:8]}"
+    defaults: dict[str, Any] = {"kind": "greenhouse", "token": token, "name": f"Acme {n}"}
     defaults.update(fields)
     return Source.objects.create(**defaults)
 
