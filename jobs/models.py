@@ -185,6 +185,9 @@ class Job(TracksLoadedValues):
         db_index=True,
         help_text="Same job on two sources: normalized company + title + location.",
     )
+    missed_fetches = models.PositiveSmallIntegerField(
+        default=0, help_text="Consecutive complete fetches of its board that did not list it."
+    )
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
     )

@@ -36,6 +36,7 @@ from realtime.events import (
     group_name,
 )
 from realtime.ratelimit import MessageRateLimiter
+from realtime.recent import RecentIds
 from realtime.security import client_ip, socket_authorized
 
 logger = logging.getLogger(__name__)
@@ -91,8 +92,8 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         self.registered = False
         self.heartbeat_task: asyncio.Task[None] | None = None
         self.limiter = MessageRateLimiter(settings.WS_RATE_PER_MINUTE, settings.WS_RATE_PER_HOUR)
-        # Ids sent during a replay: the same event may also arrive live once, and is dropped.
-        self.replayed: set[int] = set()
+        # Event ids already sent, live or replayed: the other path drops its repeat.
+        self.sent = RecentIds()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -274,7 +275,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
 
     async def _replay(self, last_event_id: int) -> None:
         """Send logged events after `last_event_id`. The groups were joined first, so events
-        committed meanwhile wait in this consumer's channel; `replayed` drops their repeats."""
+        committed meanwhile wait in this consumer's channel; `sent` drops their repeats."""
         pruned = await database_sync_to_async(log.pruned_through)()
         if last_event_id < pruned:
             await self.send(
@@ -289,8 +290,8 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         while True:
             events = await page(cursor, self.subscribed, limit=REPLAY_PAGE)
             for event in events:
-                self.replayed.add(event.id)
-                await self.send(text_data=event.text)
+                if self.sent.add(event.id):
+                    await self.send(text_data=event.text)
             if len(events) < REPLAY_PAGE:
                 return
             cursor = events[-1].id
@@ -298,18 +299,13 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
     # --- server-side pushes ------------------------------------------------------------------
 
     async def event_push(self, message: dict[str, Any]) -> None:
-        event_id = message["id"]
-        if self.replayed and event_id in self.replayed:
-            self.replayed.discard(event_id)
-            return
         if message["event"] not in self.subscribed:  # in flight while unsubscribing
             return
-        await self.send(text_data=message["text"])
+        if self.sent.add(message["id"]):
+            await self.send(text_data=message["text"])
 
     async def _heartbeat(self) -> None:
         interval = settings.WS_HEARTBEAT_SECONDS
         while True:
             await asyncio.sleep(interval)
-            # Anything replayed more than one period ago that has not come live never will.
-            self.replayed.clear()
             await self.send(text_data=encode(envelope(ServerMessage.HEARTBEAT, {})))

@@ -16,10 +16,12 @@ class EventType(StrEnum):
     JOB_UPDATED = "job_updated"
     SCRAPE_STARTED = "scrape_started"
     SCRAPE_COMPLETED = "scrape_completed"
+    # Many scores changed at once (preferences edited): refresh rather than one event per job.
+    JOBS_RESCORED = "jobs_rescored"
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(e.value for e in EventType)
-JOB_EVENTS = frozenset({EventType.NEW_JOB, EventType.JOB_UPDATED})
+JOB_EVENTS = frozenset({EventType.NEW_JOB, EventType.JOB_UPDATED, EventType.JOBS_RESCORED})
 SCRAPE_EVENTS = frozenset({EventType.SCRAPE_STARTED, EventType.SCRAPE_COMPLETED})
 
 

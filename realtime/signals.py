@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models.signals import post_save
 
 from jobs.models import Job, ScrapeRun, ScrapeStatus
+from jobs.signals import jobs_rescored, scrape_cycle_finished
 from realtime import log
 from realtime.events import EventType
 
@@ -80,7 +81,9 @@ def on_job_saved(
     if raw:  # loading fixtures
         return
     if created:
-        log.record(EventType.NEW_JOB, job_summary(instance))
+        # A duplicate of a job already shown on another source is kept, not announced.
+        if instance.duplicate_of_id is None:
+            log.record(EventType.NEW_JOB, job_summary(instance))
         return
     changes = job_changes(instance, update_fields)
     if not changes:
@@ -144,6 +147,16 @@ def on_scrape_run_saved(
     )
 
 
+def on_jobs_rescored(sender: type[Job], changed: int, **kwargs: Any) -> None:
+    log.record(EventType.JOBS_RESCORED, {"changed": changed})
+
+
+def on_scrape_cycle_finished(sender: object, dry_run: bool = False, **kwargs: Any) -> None:
+    log.prune()
+
+
 def connect() -> None:
+    scrape_cycle_finished.connect(on_scrape_cycle_finished, dispatch_uid="realtime.prune")
+    jobs_rescored.connect(on_jobs_rescored, dispatch_uid="realtime.jobs_rescored")
     post_save.connect(on_job_saved, sender=Job, dispatch_uid="realtime.job_saved")
     post_save.connect(on_scrape_run_saved, sender=ScrapeRun, dispatch_uid="realtime.run_saved")

@@ -20,6 +20,8 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["tests.boards"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer() -> Iterator[None]:

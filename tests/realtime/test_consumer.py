@@ -320,7 +320,7 @@ async def test_resume_in_subscribe_respects_the_filter() -> None:
         await comm.disconnect()
         await sync_to_async(make_job)(source=source)
         run = await sync_to_async(ScrapeRun.objects.create)(source=source)
-        comm, _ = await connect()
+        comm, _ = await connect(f"{PATH}?events=scrape_started")
         await comm.send_json_to(
             {"type": "subscribe", "events": ["scrape_started"], "last_event_id": start}
         )

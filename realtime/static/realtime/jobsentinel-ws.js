@@ -37,6 +37,7 @@ export const EVENT_TYPES = Object.freeze([
   'job_updated',
   'scrape_started',
   'scrape_completed',
+  'jobs_rescored',
 ])
 
 /** Close codes the client treats specially (see `closePolicy`). */

@@ -1,0 +1,308 @@
+"""Writes. Every change to jobs and scrape runs goes through these functions.
+
+Saves go through `Model.save()` so that post_save receivers see them (new jobs, changed fields
+in `update_fields`); only bookkeeping that must not make an event (bumping `last_seen`) uses
+`QuerySet.update()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Avg
+from django.utils import timezone
+
+from jobs.models import Job, JobStatus, Preferences, ScrapeRun, ScrapeStatus, Source
+from jobs.postings import Posting
+from jobs.sanitize import html_to_text, sanitize_html
+from jobs.scoring import ScoringPrefs, content_hash, fingerprint, score_posting
+from jobs.signals import jobs_rescored
+
+# A job missing from this many consecutive complete fetches of its board is closed.
+MISSES_BEFORE_CLOSE = 2
+# Feeds that only list the newest jobs (remotive) cannot say a job is gone: close by age.
+FEED_JOB_MAX_AGE = timedelta(days=30)
+# Fields a scrape owns; user fields (hidden, starred, notes, application_status) are never here.
+SCRAPED_FIELDS = (
+    "title", "company", "location", "workplace", "department", "employment_type",
+    "description_html", "description_text", "url", "apply_url", "salary_min", "salary_max",
+    "salary_currency", "salary_interval", "posted_at", "content_hash", "fingerprint",
+    "score", "score_reasons",
+)  # fmt: skip
+# Column limits, so one over-long title from a board cannot fail a whole scrape.
+_LIMITS = {"title": 500, "company": 200, "location": 500, "department": 200,
+           "employment_type": 100}  # fmt: skip
+
+
+@dataclass
+class IngestResult:
+    found: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    closed: int = 0
+    reopened: int = 0
+    duplicates: int = 0
+    changes: dict[str, list[str]] = field(default_factory=dict)  # external id → changed fields
+
+    def summary(self) -> str:
+        return (
+            f"{self.found} found, {self.new} new, {self.updated} updated, "
+            f"{self.closed} closed, {self.unchanged} unchanged"
+        )
+
+
+def posting_fields(posting: Posting, prefs: ScoringPrefs, *, now: datetime) -> dict[str, Any]:
+    """The scraped fields of a Job, computed from a posting (sanitized, hashed, scored)."""
+    safe_html = sanitize_html(posting.description_html)
+    result = score_posting(posting, prefs, now=now)
+    values: dict[str, Any] = {
+        "title": posting.title,
+        "company": posting.company,
+        "location": posting.location,
+        "workplace": posting.workplace,
+        "department": posting.department,
+        "employment_type": posting.employment_type,
+        "description_html": safe_html,
+        "description_text": html_to_text(safe_html),
+        "url": posting.url,
+        "apply_url": posting.apply_url,
+        "salary_min": posting.salary_min,
+        "salary_max": posting.salary_max,
+        "salary_currency": posting.salary_currency,
+        "salary_interval": posting.salary_interval,
+        "posted_at": posting.posted_at,
+        "content_hash": content_hash(posting),
+        "fingerprint": fingerprint(posting.company, posting.title, posting.location),
+        "score": result.score,
+        "score_reasons": result.reasons_json(),
+    }
+    for name, limit in _LIMITS.items():
+        values[name] = (values[name] or "")[:limit]
+    return values
+
+
+def _find_original(source: Source, print_: str) -> Job | None:
+    """An open job from another source with the same fingerprint: this one is its duplicate."""
+    if not print_:
+        return None
+    return (
+        Job.objects.filter(fingerprint=print_, status=JobStatus.OPEN, duplicate_of__isnull=True)
+        .exclude(source=source)
+        .order_by("id")
+        .first()
+    )
+
+
+def job_upsert(
+    *, source: Source, posting: Posting, prefs: ScoringPrefs, existing: Job | None, now: datetime
+) -> tuple[Job, list[str]]:
+    """Create or update one job. Returns the job and the fields that changed (["created"] for a
+    new job, [] when nothing changed). Unchanged jobs are not written here at all."""
+    if existing is not None and existing.content_hash == content_hash(posting):
+        if existing.status == JobStatus.OPEN:
+            return existing, []
+        values = {}
+    else:
+        values = posting_fields(posting, prefs, now=now)
+    if existing is None:
+        job = Job(source=source, external_id=posting.external_id, first_seen=now, last_seen=now)
+        for name, value in values.items():
+            setattr(job, name, value)
+        job.duplicate_of = _find_original(source, values["fingerprint"])
+        job.save()
+        return job, ["created"]
+    changed = [name for name, value in values.items() if getattr(existing, name) != value]
+    for name in changed:
+        setattr(existing, name, values[name])
+    if existing.status == JobStatus.CLOSED:  # it came back
+        existing.status, existing.closed_at = JobStatus.OPEN, None
+        changed += ["status", "closed_at"]
+    if not changed:
+        return existing, []
+    existing.last_seen, existing.missed_fetches = now, 0
+    existing.save(update_fields=[*changed, "last_seen", "missed_fetches"])
+    return existing, changed
+
+
+def ingest_postings(
+    *, source: Source, postings: Iterable[Posting], complete: bool, now: datetime | None = None
+) -> IngestResult:
+    """Upsert one fetch of a board, in one transaction; then close what has gone.
+
+    `complete` says the fetch lists every open job of the board (so absence means something).
+    A complete fetch with no postings at all is treated as suspicious, not as "all closed".
+    """
+    now = now or timezone.now()
+    prefs = ScoringPrefs.from_model(Preferences.load())
+    result = IngestResult()
+    unique: dict[str, Posting] = {}
+    for posting in postings:  # boards occasionally list a job twice: the last one wins
+        unique[posting.external_id] = posting
+    result.found = len(unique)
+    with transaction.atomic():
+        existing = {job.external_id: job for job in source.jobs.select_related("source")}
+        untouched: list[int] = []
+        for external_id, posting in unique.items():
+            job, changed = job_upsert(
+                source=source,
+                posting=posting,
+                prefs=prefs,
+                existing=existing.get(external_id),
+                now=now,
+            )
+            if changed == ["created"]:
+                result.new += 1
+                result.duplicates += job.duplicate_of_id is not None
+            elif changed:
+                result.updated += 1
+                result.reopened += "closed_at" in changed
+                result.changes[external_id] = changed
+            else:
+                result.unchanged += 1
+                untouched.append(job.pk)
+        # One statement for everything unchanged: no per-job write, no event.
+        Job.objects.filter(pk__in=untouched).update(last_seen=now, missed_fetches=0)
+        if complete and unique:
+            result.closed = _close_missing(source, set(unique), now)
+        elif not complete:
+            result.closed = _close_stale(source, now)
+    return result
+
+
+def _close(job: Job, now: datetime) -> None:
+    job.status, job.closed_at = JobStatus.CLOSED, now
+    job.save(update_fields=["status", "closed_at", "missed_fetches"])
+
+
+def _close_missing(source: Source, listed: set[str], now: datetime) -> int:
+    closed = 0
+    for job in source.jobs.filter(status=JobStatus.OPEN).exclude(external_id__in=listed):
+        job.missed_fetches += 1
+        if job.missed_fetches >= MISSES_BEFORE_CLOSE:
+            _close(job, now)
+            closed += 1
+        else:
+            Job.objects.filter(pk=job.pk).update(missed_fetches=job.missed_fetches)
+    return closed
+
+
+def _close_stale(source: Source, now: datetime) -> int:
+    stale = source.jobs.filter(status=JobStatus.OPEN, last_seen__lt=now - FEED_JOB_MAX_AGE)
+    jobs = list(stale)
+    for job in jobs:
+        _close(job, now)
+    return len(jobs)
+
+
+# --- scrape runs -------------------------------------------------------------------------------
+
+
+def expected_duration(source: Source, *, sample: int = 5) -> float | None:
+    """Average duration of this source's last successful runs; None when there are none."""
+    recent = (
+        ScrapeRun.objects.filter(source=source, status=ScrapeStatus.SUCCEEDED)
+        .exclude(duration_seconds__isnull=True)
+        .order_by("-started_at")
+        .values_list("id", flat=True)[:sample]
+    )
+    average = ScrapeRun.objects.filter(id__in=list(recent)).aggregate(avg=Avg("duration_seconds"))
+    value = average["avg"]
+    return None if value is None else round(float(value), 1)
+
+
+def scrape_run_start(*, source: Source) -> ScrapeRun:
+    run = ScrapeRun(source=source, expected_duration_seconds=expected_duration(source))
+    run.save()
+    return run
+
+
+def scrape_run_finish(
+    *, run: ScrapeRun, status: str, result: IngestResult | None = None, error: str = ""
+) -> ScrapeRun:
+    now = timezone.now()
+    run.status = status
+    run.finished_at = now
+    run.duration_seconds = round((now - run.started_at).total_seconds(), 3)
+    if result is not None:
+        run.jobs_found, run.new_jobs = result.found, result.new
+        run.updated_jobs, run.closed_jobs = result.updated, result.closed
+    run.errors = 0 if status == ScrapeStatus.SUCCEEDED else max(run.errors, 1)
+    run.error_message = error[:2000]
+    with transaction.atomic():
+        run.save(
+            update_fields=[
+                "status", "finished_at", "duration_seconds", "jobs_found", "new_jobs",
+                "updated_jobs", "closed_jobs", "errors", "error_message",
+            ]
+        )  # fmt: skip
+        source = run.source
+        if status == ScrapeStatus.SUCCEEDED:
+            source.last_success_at, source.consecutive_failures = now, 0
+        elif status == ScrapeStatus.FAILED:
+            source.last_failure_at = now
+            source.consecutive_failures += 1
+        source.save(update_fields=["last_success_at", "last_failure_at", "consecutive_failures"])
+    return run
+
+
+# --- preferences -----------------------------------------------------------------------------
+
+
+RESCORE_BATCH = 500
+
+
+def rescore_jobs(*, now: datetime | None = None) -> int:
+    """Score every open job again with the current preferences; save only those whose score
+    changed. Returns how many changed.
+
+    A preference change can move thousands of scores at once. One job_updated per job would
+    flood every socket, so the new scores are written in bulk (no post_save) and a single
+    `jobs_rescored` signal (→ one `jobs_rescored` event) tells clients to refresh their list.
+    """
+    now = now or timezone.now()
+    prefs = ScoringPrefs.from_model(Preferences.load())
+    changed = 0
+    last_id = 0
+    with transaction.atomic():
+        while True:
+            batch = list(Job.objects.open().filter(id__gt=last_id).order_by("id")[:RESCORE_BATCH])
+            if not batch:
+                break
+            dirty = []
+            for job in batch:
+                result = score_posting(job_as_posting(job), prefs, now=now)
+                if abs(result.score - job.score) >= 1e-4:
+                    job.score, job.score_reasons = result.score, result.reasons_json()
+                    dirty.append(job)
+            Job.objects.bulk_update(dirty, ["score", "score_reasons"])
+            changed += len(dirty)
+            last_id = batch[-1].id
+        if changed:
+            jobs_rescored.send(sender=Job, changed=changed)
+    return changed
+
+
+def job_as_posting(job: Job) -> Posting:
+    return Posting(
+        external_id=job.external_id, title=job.title, company=job.company, url=job.url,
+        location=job.location, workplace=job.workplace, department=job.department,
+        employment_type=job.employment_type, description_html=job.description_html,
+        apply_url=job.apply_url, salary_min=job.salary_min, salary_max=job.salary_max,
+        salary_currency=job.salary_currency, salary_interval=job.salary_interval,
+        posted_at=job.posted_at,
+    )  # fmt: skip
+
+
+def preferences_update(**values: Any) -> tuple[Preferences, int]:
+    """Change the preferences and rescore. Returns the preferences and how many jobs changed."""
+    prefs = Preferences.load()
+    for name, value in values.items():
+        setattr(prefs, name, value)
+    prefs.full_clean()
+    prefs.save()
+    return prefs, rescore_jobs()

@@ -1,0 +1,34 @@
+"""A bounded memory of recently sent event ids, per socket.
+
+An event can reach a socket twice: live through the channel layer and again in a replay from
+the log (the two race when a client resumes). Remembering the last few thousand ids sent lets
+either path drop the repeat without assuming ids arrive in order.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class RecentIds:
+    __slots__ = ("_ids", "_order")
+
+    def __init__(self, size: int = 2048) -> None:
+        self._ids: set[int] = set()
+        self._order: deque[int] = deque(maxlen=size)
+
+    def add(self, event_id: int) -> bool:
+        """Remember an id; False if it was already remembered (a repeat)."""
+        if event_id in self._ids:
+            return False
+        if len(self._order) == self._order.maxlen:
+            self._ids.discard(self._order[0])
+        self._order.append(event_id)
+        self._ids.add(event_id)
+        return True
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)

@@ -1,0 +1,18 @@
+from realtime.recent import RecentIds
+
+
+def test_remembers_and_reports_repeats() -> None:
+    recent = RecentIds(size=3)
+    assert recent.add(5)
+    assert not recent.add(5)
+    assert 5 in recent
+
+
+def test_forgets_the_oldest_past_its_size() -> None:
+    recent = RecentIds(size=3)
+    for event_id in (1, 2, 3, 4):
+        recent.add(event_id)
+    assert 1 not in recent
+    assert len(recent) == 3
+    assert recent.add(1)  # forgotten, so new again
+    assert 2 not in recent
