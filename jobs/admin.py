@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from jobs.models import Job, Preferences, ScrapeRun, Source
+from jobs.scraping import start_background_scrape
 
 
 class ScoreBandFilter(admin.SimpleListFilter):
@@ -154,6 +155,16 @@ class SourceAdmin(admin.ModelAdmin[Source]):
     list_filter = ("kind", "enabled")
     search_fields = ("name", "token")
     readonly_fields = ("last_success_at", "last_failure_at", "consecutive_failures", "created_at")
+    actions = ("scrape_now",)
+
+    @admin.action(description="Scrape selected sources now")
+    def scrape_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        runs = [start_background_scrape(source) for source in queryset]
+        self.message_user(
+            request,
+            f"Started {len(runs)} scrape(s); follow them under Scrape runs or on the live feed.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Preferences)

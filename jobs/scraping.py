@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,10 +70,13 @@ class Scraper:
 
         return self._loop.run_until_complete(go())
 
-    def run(self, source: Source, *, dry_run: bool = False) -> SourceOutcome:
+    def run(
+        self, source: Source, *, dry_run: bool = False, run: ScrapeRun | None = None
+    ) -> SourceOutcome:
+        """Scrape one source. `run` continues a run already started (by the API or admin)."""
         if dry_run:
             return self._dry_run(source)
-        run = scrape_run_start(source=source)
+        run = run or scrape_run_start(source=source)
         try:
             fetched = self.fetch(source)
             result = ingest_postings(
@@ -129,4 +133,26 @@ def _finish(
             )
             connection.close()
             time.sleep(min(2.0**attempt, 10.0))
+    return run
+
+
+def start_background_scrape(source: Source) -> ScrapeRun:
+    """Start a scrape of one source in a background thread of this process and return its run
+    at once (status running); its progress arrives as events like any other scrape."""
+    run = scrape_run_start(source=source)
+
+    def work() -> None:
+        try:
+            with Scraper() as scraper:
+                scraper.run(source, run=run)
+        except Exception:
+            logger.exception("background scrape of %s crashed", source)
+            _finish(run, ScrapeStatus.FAILED, error="internal error; see the server log")
+        finally:
+            connection.close()  # this thread's own connection
+
+    # The run row must be visible to the thread (and to clients) before it starts.
+    transaction.on_commit(
+        lambda: threading.Thread(target=work, name=f"scrape-{source.pk}", daemon=True).start()
+    )
     return run

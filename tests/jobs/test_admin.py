@@ -96,3 +96,30 @@ def test_hide_and_star_actions_update_jobs_and_emit_events(admin_client_with_job
     assert set(Job.objects.values_list("hidden", "starred")) == {(True, True)}
     changes = [e.data["changes"] for e in Event.objects.filter(id__gt=before)]
     assert changes == [["hidden"]] * len(ids) + [["starred"]] * len(ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scrape_now_action_runs_a_scrape_in_the_background(
+    admin_client: Client, board_server
+) -> None:
+    import time
+
+    from tests.boards import greenhouse_job
+
+    board_server.board.jobs["acme"] = [greenhouse_job(1, "Backend Engineer")]
+    source = make_source(token="acme", api_url=board_server.url)
+    response = admin_client.post(
+        reverse("admin:jobs_source_changelist"),
+        {"action": "scrape_now", "_selected_action": [source.pk]},
+    )
+    assert response.status_code == 302
+    deadline = time.monotonic() + 30
+    while (
+        ScrapeRun.objects.filter(source=source, status="running").exists()
+        or not ScrapeRun.objects.exists()
+    ):
+        assert time.monotonic() < deadline, "the background scrape did not finish"
+        time.sleep(0.1)
+    run = ScrapeRun.objects.get(source=source)
+    assert (run.status, run.new_jobs) == ("succeeded", 1)
+    assert Job.objects.filter(source=source).count() == 1
