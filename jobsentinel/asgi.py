@@ -11,11 +11,11 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from realtime.daphne_compat import allow_registered_close_codes  # noqa: E402
+from realtime import daphne_compat  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.security import OriginValidator  # noqa: E402
 
-allow_registered_close_codes()
+daphne_compat.install()
 
 application = ProtocolTypeRouter(
     {

@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from realtime import pages
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("realtime.urls")),
-    path("", include("jobs.urls")),
+    path("", pages.feed, name="feed"),
+    path("feed/jobs", pages.feed_jobs, name="feed-jobs"),
 ]

@@ -42,6 +42,9 @@ JOB_CHANGE_NAMES: dict[str, str] = {
 }
 
 
+SNIPPET_CHARS = 240
+
+
 def job_summary(job: Job) -> dict[str, Any]:
     """The fields a feed row shows; shared by new_job and job_updated."""
     return {
@@ -58,6 +61,7 @@ def job_summary(job: Job) -> dict[str, Any]:
         "source": job.source.kind,
         "source_id": job.source_id,
         "posted_at": job.posted_at.isoformat() if job.posted_at else None,
+        "snippet": job.description_text[:SNIPPET_CHARS],
     }
 
 

@@ -85,7 +85,12 @@ def test_database_url() -> str:
 
 
 def subprocess_env(**overrides: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    # Servers under test must never run with the browser tests' async-safety override.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PYTEST") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="jobsentinel.settings",
         DATABASE_URL=test_database_url(),

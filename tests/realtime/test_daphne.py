@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 from typing import Any
 
 import pytest
@@ -166,3 +167,14 @@ async def test_resume_after_reconnect_gets_exactly_the_missed_events(daphne_fact
         assert live["data"]["job_id"] == live_id
         with pytest.raises(TimeoutError):
             await recv_type(ws, "new_job", timeout=1)  # nothing twice
+
+
+async def test_sigterm_closes_sockets_with_1012(daphne_factory) -> None:
+    server: Daphne = daphne_factory()
+    async with connect(server.ws_url) as one, connect(server.ws_url) as two:
+        await recv(one)
+        await recv(two)
+        await asyncio.to_thread(server.stop, signal.SIGTERM)
+        for ws in (one, two):
+            await drain_until_closed(ws)
+            assert ws.close_code == 1012
