@@ -1,14 +1,13 @@
 """The `/api/v1/ws/jobs` endpoint.
 
-The consumer owns the protocol: accept/deny, subscriptions (one channel-layer group per event
-type, so a socket only receives what it asked for), resume from the event log, ping/pong,
-heartbeats, limits and error replies. Event delivery (`event_push`) forwards text encoded once
+The consumer owns the protocol: accept/deny, subscriptions (it tells this process's hub which
+event types it wants, so it only ever receives those), resume from the event log, ping/pong,
+limits and error replies. Event delivery (`push`, called by the hub) forwards text encoded once
 per event and never touches the ORM.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -20,12 +19,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from jobsentinel import __version__
-from realtime import delivery, log, relay
+from realtime import log
 from realtime.connections import registry
 from realtime.events import (
     CLIENT_MESSAGE_TYPES,
     EVENT_TYPES,
-    PUSH_MESSAGE_TYPE,
     ClientMessage,
     CloseCode,
     ErrorCode,
@@ -33,17 +31,14 @@ from realtime.events import (
     encode,
     envelope,
     error_message,
-    group_name,
 )
+from realtime.hub import Hub, get_hub
 from realtime.ratelimit import MessageRateLimiter
 from realtime.recent import RecentIds
 from realtime.security import client_ip, socket_authorized
 
 logger = logging.getLogger(__name__)
 
-# Channel-layer message types whose handlers never touch the ORM: they skip the database
-# connection clean-up hop that channels runs before every other handler.
-ORM_FREE_HANDLERS = frozenset({PUSH_MESSAGE_TYPE})
 REPLAY_PAGE = 500
 
 
@@ -87,10 +82,13 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.subscribed: list[str] = []
-        self.groups: list[str] = []
+        self.wanted: frozenset[str] = frozenset()
+        self.hub: Hub | None = None
         self.ip = "unknown"
         self.registered = False
-        self.heartbeat_task: asyncio.Task[None] | None = None
+        # While not None, live events wait here: until `connected` is sent and while a replay
+        # runs, so a client always sees connected → replay (in id order) → live.
+        self.held: list[tuple[int, str, str]] | None = []
         self.limiter = MessageRateLimiter(settings.WS_RATE_PER_MINUTE, settings.WS_RATE_PER_HOUR)
         # Event ids already sent, live or replayed: the other path drops its repeat.
         self.sent = RecentIds()
@@ -118,8 +116,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         self.registered = True
         logger.info("ws connect ip=%s active=%d", self.ip, registry.total)
 
-        if delivery.mode() == "embedded":
-            await relay.ensure_started()
+        self.hub = await get_hub()
 
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         events = list(EVENT_TYPES)
@@ -133,8 +130,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         except RequestError as exc:
             problem = exc
 
-        await self._set_subscription(events)
-        latest = await database_sync_to_async(log.latest_id)()
+        self._set_subscription(events)
         await self.send(
             text_data=encode(
                 envelope(
@@ -142,7 +138,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
                     {
                         "message": "Connected to JobSentinel WebSocket",
                         "version": __version__,
-                        "last_event_id": latest,
+                        "last_event_id": self.hub.last_event_id,
                         "heartbeat_interval": settings.WS_HEARTBEAT_SECONDS,
                         "events": list(EVENT_TYPES),
                         "subscribed": self.subscribed,
@@ -154,7 +150,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
             await self._send_error(problem)
         elif last_event_id is not None:
             await self._replay(last_event_id)
-        self.heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeat())
+        await self._release_held()
 
     async def _refuse(self, code: ErrorCode, message: str, close_code: CloseCode) -> None:
         await self.send(text_data=error_message(code, message))
@@ -167,8 +163,8 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         await super().close(code=code, reason=reason)
 
     async def disconnect(self, code: int) -> None:
-        if self.heartbeat_task is not None:
-            self.heartbeat_task.cancel()
+        if self.hub is not None:
+            self.hub.unsubscribe(self)
         if self.registered:
             registry.remove(self.ip)
             self.registered = False
@@ -180,10 +176,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
             # Channels would raise and kill the socket; a stray message type must not.
             logger.warning("ignoring channel message of unknown type %r", message.get("type"))
             return
-        if message["type"] in ORM_FREE_HANDLERS:
-            await handler(message)
-        else:
-            await super().dispatch(message)
+        await super().dispatch(message)
 
     # --- client messages -------------------------------------------------------------------
 
@@ -244,12 +237,15 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         elif kind == ClientMessage.SUBSCRIBE:
             events = _parse_events(content.get("events", list(EVENT_TYPES)))
             last_event_id = _parse_last_event_id(content.get("last_event_id"))
-            await self._set_subscription(events)
+            if last_event_id is not None:
+                self.held = []
+            self._set_subscription(events)
             await self.send(
                 text_data=encode(envelope(ServerMessage.SUBSCRIBED, {"events": self.subscribed}))
             )
             if last_event_id is not None:
                 await self._replay(last_event_id)
+                await self._release_held()
         else:
             raise RequestError(
                 ErrorCode.UNKNOWN_TYPE,
@@ -262,20 +258,15 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
 
     # --- subscription and resume -------------------------------------------------------------
 
-    async def _set_subscription(self, events: list[str]) -> None:
-        layer = self.channel_layer
-        wanted = {group_name(e) for e in events}
-        current = set(self.groups)
-        for group in wanted - current:
-            await layer.group_add(group, self.channel_name)
-        for group in current - wanted:
-            await layer.group_discard(group, self.channel_name)
-        self.groups = [group_name(e) for e in events]
+    def _set_subscription(self, events: list[str]) -> None:
+        assert self.hub is not None
+        self.hub.subscribe(self, events)
         self.subscribed = events
+        self.wanted = frozenset(events)
 
     async def _replay(self, last_event_id: int) -> None:
-        """Send logged events after `last_event_id`. The groups were joined first, so events
-        committed meanwhile wait in this consumer's channel; `sent` drops their repeats."""
+        """Send logged events after `last_event_id`. The subscription came first, so events
+        committed meanwhile are held and follow the replay; `sent` drops their repeats."""
         pruned = await database_sync_to_async(log.pruned_through)()
         if last_event_id < pruned:
             await self.send(
@@ -296,16 +287,27 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
                 return
             cursor = events[-1].id
 
-    # --- server-side pushes ------------------------------------------------------------------
+    # --- server-side pushes (called by the hub; never touch the ORM) ----------------------
 
-    async def event_push(self, message: dict[str, Any]) -> None:
-        if message["event"] not in self.subscribed:  # in flight while unsubscribing
+    async def push(self, event_id: int, event_type: str, text: str) -> None:
+        if self.held is not None:
+            self.held.append((event_id, event_type, text))
             return
-        if self.sent.add(message["id"]):
-            await self.send(text_data=message["text"])
+        await self._send_event(event_id, event_type, text)
 
-    async def _heartbeat(self) -> None:
-        interval = settings.WS_HEARTBEAT_SECONDS
-        while True:
-            await asyncio.sleep(interval)
-            await self.send(text_data=encode(envelope(ServerMessage.HEARTBEAT, {})))
+    async def _send_event(self, event_id: int, event_type: str, text: str) -> None:
+        if event_type in self.wanted and self.sent.add(event_id):
+            await self.base_send({"type": "websocket.send", "text": text})
+
+    async def _release_held(self) -> None:
+        """Send what was held, then go live. Pushes that arrive meanwhile are held too, so the
+        order holds."""
+        while self.held:
+            batch, self.held = self.held, []
+            for event in batch:
+                await self._send_event(*event)
+        self.held = None
+
+    async def heartbeat(self, text: str) -> None:
+        if self.held is None:  # never between `connected` and the end of a replay
+            await self.base_send({"type": "websocket.send", "text": text})

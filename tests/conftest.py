@@ -33,16 +33,16 @@ def _fresh_channel_layer() -> Iterator[None]:
 
 @pytest.fixture
 async def stop_relay() -> Any:
-    """Communicator tests in embedded mode start the relay: stop it with the test's loop, and
+    """Communicator tests start this process's event hub: stop it with the test's loop, and
     close the connections that sync_to_async threads opened (PostgreSQL refuses to drop a
     test database that still has sessions)."""
     yield
     from asgiref.sync import sync_to_async
     from django.db import connections
 
-    from realtime import relay
+    from realtime.hub import stop_hub
 
-    await relay.stop()
+    await stop_hub()
     await sync_to_async(connections.close_all)()
 
 

@@ -1,0 +1,216 @@
+"""The per-process fan-out.
+
+Channels' usual shape — every socket a member of the channel-layer groups — costs a layer
+message per socket per event (and the in-memory layer's group_send grows with the square of the
+members). Here each server process has one hub: it is the process's only member of the event
+groups, receives each event once, and hands the already-encoded text to the local consumers
+subscribed to its type. Consumers still own subscription and protocol (they tell the hub what
+they want, dedupe, replay, answer clients); signals still send group messages through the layer.
+
+The hub also runs the log relay (see `realtime.relay`) and one heartbeat timer for all sockets,
+encoded once per tick and carrying the latest event id, so a client can notice a gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from realtime import delivery, log
+from realtime.events import (
+    EVENT_TYPES,
+    PUSH_MESSAGE_TYPE,
+    ServerMessage,
+    encode,
+    envelope,
+    group_name,
+)
+from realtime.log import LoggedEvent
+from realtime.recent import RecentIds
+from realtime.relay import BATCH, Relay
+
+logger = logging.getLogger(__name__)
+
+# Redis mode: how often the relay looks for events whose live publish was lost.
+SAFETY_NET_SECONDS = 1.0
+# channels_redis forgets group members after a day (group_expiry); rejoin well before.
+REJOIN_SECONDS = 3600.0
+RETRY_SECONDS = 1.0
+
+
+class Subscriber(Protocol):
+    async def push(self, event_id: int, event_type: str, text: str) -> None: ...
+    async def heartbeat(self, text: str) -> None: ...
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.by_type: dict[str, set[Subscriber]] = {t: set() for t in EVENT_TYPES}
+        self.members: set[Subscriber] = set()
+        # Live and relay paths can both bring an event: deliver it once.
+        self.delivered = RecentIds(20_000)
+        self.last_event_id = 0
+        self.tasks: list[asyncio.Task[None]] = []
+
+    # --- subscriptions ---------------------------------------------------------------------
+
+    def subscribe(self, subscriber: Subscriber, events: Iterable[str]) -> None:
+        wanted = set(events)
+        for event_type, subscribers in self.by_type.items():
+            if event_type in wanted:
+                subscribers.add(subscriber)
+            else:
+                subscribers.discard(subscriber)
+        self.members.add(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        for subscribers in self.by_type.values():
+            subscribers.discard(subscriber)
+        self.members.discard(subscriber)
+
+    # --- delivery --------------------------------------------------------------------------
+
+    async def deliver(self, event_id: int, event_type: str, text: str) -> None:
+        if not self.delivered.add(event_id):
+            return
+        self.last_event_id = max(self.last_event_id, event_id)
+        for subscriber in list(self.by_type.get(event_type, ())):
+            try:
+                await subscriber.push(event_id, event_type, text)
+            except Exception:  # one broken socket must not starve the others
+                logger.exception("delivery of event #%d to a socket failed", event_id)
+
+    async def deliver_logged(self, events: list[LoggedEvent]) -> None:
+        for event in events:
+            await self.deliver(event.id, event.type, event.text)
+
+    # --- tasks -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.last_event_id = await database_sync_to_async(log.latest_id)()
+        loop = asyncio.get_running_loop()
+        self.tasks = [
+            loop.create_task(self._listen(), name="hub-listen"),
+            loop.create_task(self._relay(Relay(self.last_event_id)), name="hub-relay"),
+            loop.create_task(self._heartbeat(), name="hub-heartbeat"),
+        ]
+        logger.info("event hub started at event #%d (%s mode)", self.last_event_id, delivery.mode())
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.tasks = []
+
+    async def _join(self, layer: Any, channel: str) -> None:
+        for event_type in EVENT_TYPES:
+            await layer.group_add(group_name(event_type), channel)
+
+    async def _listen(self) -> None:
+        """Receive each event once from the channel layer (all event groups, one channel)."""
+        layer = get_channel_layer()
+        assert layer is not None
+        channel = await layer.new_channel("hub.")
+        joined_at: float | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if joined_at is None or loop.time() - joined_at > REJOIN_SECONDS:
+                    await self._join(layer, channel)
+                    joined_at = loop.time()
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis restarting: rejoin (its groups are gone) and go on
+                logger.warning("event hub lost the channel layer: %s; retrying", exc)
+                joined_at = None
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            if message.get("type") == PUSH_MESSAGE_TYPE:
+                await self.deliver(message["id"], message["event"], message["text"])
+
+    async def _relay(self, relay: Relay) -> None:
+        embedded = delivery.mode() == "embedded"
+        poll = settings.RELAY_POLL_SECONDS if embedded else SAFETY_NET_SECONDS
+        layer = get_channel_layer()
+        assert layer is not None
+        fetch = database_sync_to_async(relay.fetch)
+        while True:
+            try:
+                events = await fetch()
+            except Exception as exc:  # the database may be briefly away: keep the cursor
+                logger.warning("event relay could not read the log: %s", exc)
+                events = []
+                await asyncio.sleep(RETRY_SECONDS)
+            if embedded:
+                # The design's path: a group message through the (in-memory) layer.
+                for event in events:
+                    message = delivery.push_message(event.id, event.type, event.text)
+                    await layer.group_send(group_name(event.type), message)
+            else:
+                await self.deliver_logged(events)
+            if len(events) < BATCH:
+                await asyncio.sleep(poll)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(settings.WS_HEARTBEAT_SECONDS)
+            text = encode(envelope(ServerMessage.HEARTBEAT, {"last_event_id": self.last_event_id}))
+            for member in list(self.members):
+                try:
+                    await member.heartbeat(text)
+                except Exception:
+                    logger.exception("heartbeat to a socket failed")
+
+
+_hub: Hub | None = None
+
+
+def _alive(hub: Hub | None) -> bool:
+    # A hub left over from an event loop that has gone (tests run one loop per test) is dead.
+    return (
+        hub is not None
+        and bool(hub.tasks)
+        and hub.tasks[0].get_loop() is asyncio.get_running_loop()
+        and not hub.tasks[0].done()
+    )
+
+
+_start_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+
+
+def _lock() -> asyncio.Lock:
+    global _start_lock
+    loop = asyncio.get_running_loop()
+    if _start_lock is None or _start_lock[0] is not loop:
+        _start_lock = (loop, asyncio.Lock())
+    return _start_lock[1]
+
+
+async def get_hub() -> Hub:
+    """This process's hub, started on first use."""
+    global _hub
+    if not _alive(_hub):
+        async with _lock():
+            if not _alive(_hub):
+                hub = Hub()
+                await hub.start()
+                _hub = hub
+    assert _hub is not None
+    return _hub
+
+
+async def stop_hub() -> None:
+    global _hub
+    if _hub is not None:
+        await _hub.stop()
+        _hub = None
