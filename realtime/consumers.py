@@ -79,6 +79,11 @@ def _parse_last_event_id(value: Any) -> int | None:
 
 
 class JobsConsumer(AsyncJsonWebsocketConsumer):
+    # Sockets get events from this process's hub, never from a layer channel of their own. An
+    # alias that names no layer gives them none (channels documents None for an unknown alias):
+    # a socket then costs the layer nothing, and a restarting Redis cannot kill it.
+    channel_layer_alias = "sockets-receive-through-the-hub"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.subscribed: list[str] = []

@@ -1,11 +1,17 @@
-"""Two adjustments to daphne, applied when the app is loaded by daphne (see jobsentinel.asgi).
+"""Adjustments to daphne, applied when the app is loaded by daphne (see jobsentinel.asgi).
 
 1. Registered close codes. daphne closes sockets through autobahn's `sendClose`, which only
    accepts 1000 and 3000-4999 and raises on anything else, so the socket ends with 1011 instead.
    RFC 6455 and the IANA registry let a server send 1009 (too big), 1012 (restart) and 1013
    (try again later); those go through autobahn's lower-level `sendCloseFrame`, which is what
    daphne itself uses for 1011.
-2. Graceful restart. On SIGTERM/SIGINT daphne just drops every socket (clients see 1006 and
+2. Slow readers. daphne writes everything a socket is sent into its transport buffer, which
+   grows without limit when a client stops reading. A socket with more than
+   `JOBSENTINEL_WS_MAX_BACKLOG_BYTES` waiting for `SLOW_READER_SECONDS`, or with
+   `HARD_BACKLOG_FACTOR` times that at any moment, is sent 4408 and cut off shortly after, so
+   one stuck client can neither grow the server's memory nor hold the others back. (A healthy
+   reader can go past the limit for a moment during a burst; it is not punished for that.)
+3. Graceful restart. On SIGTERM/SIGINT daphne just drops every socket (clients see 1006 and
    cannot tell a restart from a crash). Before the reactor shuts down, every open socket is sent
    1012 "service restart", so clients reconnect promptly (with jitter) and resume.
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import weakref
 from typing import Any
 
@@ -24,6 +31,10 @@ logger = logging.getLogger(__name__)
 SERVER_CLOSE_CODES = frozenset({1001, 1008, 1009, 1011, 1012, 1013, 1014})
 # How long the reactor waits after the 1012 frames so they leave the socket buffers.
 CLOSE_FLUSH_SECONDS = 0.3
+# A slow reader gets this long to take its close frame before the connection is cut.
+SLOW_READER_GRACE_SECONDS = 2.0
+SLOW_READER_SECONDS = 5.0
+HARD_BACKLOG_FACTOR = 8
 
 _open_sockets: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -43,6 +54,48 @@ def allow_registered_close_codes() -> None:
 
     WebSocketProtocol.serverClose = server_close
     WebSocketProtocol._jobsentinel_close_codes = True
+
+
+def _pending_bytes(transport: Any) -> int:
+    """Bytes written to a Twisted TCP transport that the kernel has not taken yet."""
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except AttributeError:  # not a plain TCP transport (tests, TLS wrappers): no limit applied
+        return 0
+
+
+def drop_slow_readers() -> None:
+    from daphne.ws_protocol import WebSocketProtocol
+    from django.conf import settings
+    from twisted.internet import reactor as twisted_reactor
+
+    if getattr(WebSocketProtocol, "_jobsentinel_backlog", False):
+        return
+    reactor: Any = twisted_reactor
+    original_send = WebSocketProtocol.serverSend
+
+    def server_send(self: Any, content: Any, binary: bool = False) -> None:
+        if getattr(self, "_jobsentinel_too_slow", False):
+            return
+        pending = _pending_bytes(self.transport)
+        limit = settings.WS_MAX_BACKLOG_BYTES
+        now = time.monotonic()
+        if pending <= limit:
+            self._jobsentinel_over_since = None
+        elif getattr(self, "_jobsentinel_over_since", None) is None:
+            self._jobsentinel_over_since = now
+        over_since = getattr(self, "_jobsentinel_over_since", None)
+        stuck = over_since is not None and now - over_since > SLOW_READER_SECONDS
+        if stuck or pending > limit * HARD_BACKLOG_FACTOR:
+            self._jobsentinel_too_slow = True
+            logger.info("closing a socket that stopped reading (%d bytes waiting)", pending)
+            self.sendCloseFrame(code=int(CloseCode.TOO_SLOW), isReply=False)
+            reactor.callLater(SLOW_READER_GRACE_SECONDS, self.transport.abortConnection)
+            return
+        original_send(self, content, binary)
+
+    WebSocketProtocol.serverSend = server_send
+    WebSocketProtocol._jobsentinel_backlog = True
 
 
 def close_sockets_on_shutdown() -> None:
@@ -77,8 +130,9 @@ def close_sockets_on_shutdown() -> None:
 
 
 def install() -> None:
-    """Apply both adjustments if this process is a daphne server; otherwise do nothing."""
+    """Apply the adjustments if this process is a daphne server; otherwise do nothing."""
     if "daphne.server" not in sys.modules:
         return
     allow_registered_close_codes()
+    drop_slow_readers()
     close_sockets_on_shutdown()

@@ -90,6 +90,9 @@ class Hub:
     async def deliver_logged(self, events: list[LoggedEvent]) -> None:
         for event in events:
             await self.deliver(event.id, event.type, event.text)
+            # Let the server flush the frames between events: a batch from the log must not
+            # pile up in every socket's buffer at once (it would look like a stuck reader).
+            await asyncio.sleep(0)
 
     # --- tasks -----------------------------------------------------------------------------
 
