@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 
 from jobs.models import Job, Preferences, ScrapeRun, Source
 from jobs.scraping import start_background_scrape
+from jobs.services import rescore_jobs
 
 
 class ScoreBandFilter(admin.SimpleListFilter):
@@ -169,6 +170,11 @@ class SourceAdmin(admin.ModelAdmin[Source]):
 
 @admin.register(Preferences)
 class PreferencesAdmin(admin.ModelAdmin[Preferences]):
+    def save_model(self, request: HttpRequest, obj: Preferences, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        changed = rescore_jobs()
+        self.message_user(request, f"Preferences saved; {changed} job score(s) changed.")
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not Preferences.objects.exists()
 

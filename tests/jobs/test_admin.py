@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from jobs.models import Job, ScrapeRun
+from jobs.models import Job, Preferences, ScrapeRun
 from realtime.models import Event
 from tests.factories import make_job, make_source
 
@@ -123,3 +123,19 @@ def test_scrape_now_action_runs_a_scrape_in_the_background(
     run = ScrapeRun.objects.get(source=source)
     assert (run.status, run.new_jobs) == ("succeeded", 1)
     assert Job.objects.filter(source=source).count() == 1
+
+
+def test_saving_preferences_in_the_admin_rescores(admin_client: Client) -> None:
+    job = make_job(company="Acme", score=0.5)
+    prefs = Preferences.load()
+    url = reverse("admin:jobs_preferences_change", args=[prefs.pk])
+    form = {
+        "title_keywords": "[]", "title_blocklist": "[]", "boost_keywords": "{}",
+        "excluded_keywords": "[]", "denied_companies": '["acme"]', "preferred_locations": "[]",
+        "remote_preference": "any", "salary_currency": "USD", "notify_threshold": "0.7",
+    }  # fmt: skip
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job.refresh_from_db()
+    assert job.score == 0.0
+    assert Event.objects.filter(type="jobs_rescored").exists()
