@@ -139,7 +139,8 @@ class Daphne:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/api/v1/ws/jobs"
 
-    def start(self, timeout: float = 30.0) -> Daphne:
+    def start(self, timeout: float = 30.0, *, healthy: bool = True) -> Daphne:
+        """Start and wait until the health check answers (200, or anything with healthy=False)."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
@@ -163,7 +164,8 @@ class Daphne:
             if self.process.poll() is not None:
                 raise RuntimeError(f"daphne exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.http_url}/api/v1/health", timeout=2).status_code == 200:
+                status = httpx.get(f"{self.http_url}/api/v1/health", timeout=5).status_code
+                if status == 200 or not healthy:
                     return self
             except httpx.HTTPError:
                 pass
@@ -191,12 +193,14 @@ class Daphne:
 def daphne_factory(tmp_path: Path, transactional_db: None) -> Iterator[Callable[..., Daphne]]:
     started: list[Daphne] = []
 
-    def start(extra_args: list[str] | None = None, **env: str | None) -> Daphne:
+    def start(
+        extra_args: list[str] | None = None, healthy: bool = True, **env: str | None
+    ) -> Daphne:
         server = Daphne(
             subprocess_env(**env), tmp_path / f"daphne-{len(started)}.log", extra_args or []
         )
         started.append(server)
-        return server.start()
+        return server.start(healthy=healthy)
 
     yield start
     for server in started:

@@ -108,3 +108,36 @@ def test_serving_on_a_public_address_without_keys_is_refused(host: str) -> None:
     assert result.returncode == 1
     assert "Refusing to serve on" in result.stderr
     assert "JOBSENTINEL_API_KEYS" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_serve_runs_the_scheduler_beside_daphne_and_ctrl_c_stops_both(
+    board_server, tmp_path: Path
+) -> None:
+    import signal
+
+    from jobs.models import Job, ScrapeRun
+    from tests.boards import greenhouse_job
+    from tests.factories import make_source
+
+    board_server.board.jobs["acme"] = [greenhouse_job(1, "Backend Engineer")]
+    make_source(token="acme", api_url=board_server.url)
+    port = free_port()
+    env = subprocess_env(PORT=str(port), JOBSENTINEL_SCRAPE_INTERVAL="10")
+    serve = subprocess.Popen(
+        [sys.executable, "manage.py", "serve"], cwd=ROOT, env=env,
+        stdout=(tmp_path / "serve.log").open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert _wait_healthy(port)["status"] == "ok"
+        deadline = time.monotonic() + 30
+        while not ScrapeRun.objects.filter(status="succeeded").exists():
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        assert Job.objects.filter(title="Backend Engineer").exists()
+    finally:
+        serve.send_signal(signal.SIGINT)
+        serve.wait(timeout=30)
+    assert serve.returncode == 0, (tmp_path / "serve.log").read_text()
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2)

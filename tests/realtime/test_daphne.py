@@ -9,12 +9,13 @@ import json
 import signal
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
-from tests.conftest import Daphne, require_redis, run_manage
+from tests.conftest import Daphne, free_port, require_redis, run_manage
 
 WAIT = 5
 
@@ -178,3 +179,24 @@ async def test_sigterm_closes_sockets_with_1012(daphne_factory) -> None:
         for ws in (one, two):
             await drain_until_closed(ws)
             assert ws.close_code == 1012
+
+
+def test_health_is_503_when_the_channel_layer_is_down(daphne_factory) -> None:
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    server: Daphne = daphne_factory(healthy=False, REDIS_URL=dead)
+    response = httpx.get(f"{server.http_url}/api/v1/health", timeout=10)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["database"] == "ok"
+    assert body["channel_layer"] == {"status": "unavailable", "mode": "redis"}
+
+
+def test_health_is_503_when_the_database_is_down(daphne_factory) -> None:
+    dead = f"postgres://postgres@127.0.0.1:{free_port()}/nothing"
+    server: Daphne = daphne_factory(healthy=False, DATABASE_URL=dead)
+    response = httpx.get(f"{server.http_url}/api/v1/health", timeout=10)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"] == "unavailable"
+    assert body["last_event_id"] is None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -12,6 +14,10 @@ from django.db.models import QuerySet
 from jobs.models import Source
 from jobs.scraping import Scraper, SourceOutcome
 from jobs.signals import scrape_cycle_finished
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 class Command(BaseCommand):
@@ -36,6 +42,8 @@ class Command(BaseCommand):
         self.verbosity = int(options["verbosity"])
         dry_run = bool(options["dry_run"])
         sources = self.select(options["source"])
+        # `make run` stops the scheduler with SIGTERM: end the current run as interrupted too.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             with Scraper() as scraper:
                 while True:
