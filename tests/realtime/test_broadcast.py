@@ -20,9 +20,12 @@ def test_sync_call_logs_and_returns_the_event() -> None:
 
 @pytest.mark.django_db(transaction=True)
 async def test_async_call_is_awaitable() -> None:
-    event = await broadcast_scrape_event(
+    pending = broadcast_scrape_event(
         "scrape_completed", source="greenhouse", data={"jobs_found": 42, "new_jobs": 10}
     )
+    # Inside an event loop the helper returns an awaitable (the guide's `await broadcast_...`).
+    assert not isinstance(pending, Event)
+    event = await pending
     assert event.type == "scrape_completed"
     assert event.data == {"source": "greenhouse", "jobs_found": 42, "new_jobs": 10}
 
