@@ -144,6 +144,8 @@ if REDIS_URL is not None and not REDIS_URL.startswith(("redis://", "rediss://", 
 # How many undelivered messages a channel may hold before the layer refuses more. The default
 # of 100 silently drops a burst such as a first scrape of a large board.
 CHANNEL_CAPACITY = 10_000
+# Keys in Redis start with this: instances that share one Redis keep apart with their own.
+CHANNEL_PREFIX = env_str("JOBSENTINEL_CHANNEL_PREFIX", "jobsentinel")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -152,6 +154,7 @@ if REDIS_URL:
                 "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
                 "capacity": CHANNEL_CAPACITY,
                 "expiry": 60,
+                "prefix": CHANNEL_PREFIX,
             },
         }
     }
@@ -183,13 +186,49 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "jobs.api.pagination.ApiPagination",
     "PAGE_SIZE": 50,
+    # Keys first: its challenge makes a missing credential a 401 (not 403), and a key
+    # request never meets the session's CSRF check. A session write does (SessionAuthentication
+    # enforces CSRF for logged-in users).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "jobs.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["jobs.api.permissions.ApiAccess"],
+    # JSON bodies only: a cross-site HTML form (which needs no CORS preflight) cannot post
+    # to the API, which matters while it is open on loopback without keys.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "JobSentinel API",
+    "DESCRIPTION": (
+        "Jobs found on the watched boards, the sources, scrape runs and scoring preferences. "
+        "When the server has API keys configured, send one as `Authorization: Bearer KEY` or "
+        "`X-API-Key: KEY` (or use a logged-in session, with a CSRF token for writes); "
+        "without keys the API is open. Live changes: the WebSocket at /api/v1/ws/jobs."
+    ),
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema describes the API, not anyone's data: readable without a key, so the docs
+    # page works in any browser.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Separate request and response components: read-only fields are not inputs.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "jobs.models.JobStatus",
+        "ScrapeStatusEnum": "jobs.models.ScrapeStatus",
+        "SourceKindEnum": "jobs.models.SourceKind",
+        "WorkplaceEnum": "jobs.models.Workplace",
+        "ApplicationStatusEnum": "jobs.models.ApplicationStatus",
+        "SalaryIntervalEnum": "jobs.models.SalaryInterval",
+        "RemotePreferenceEnum": "jobs.models.RemotePreference",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "jobs.api.schema.forbid_unknown_request_fields",
+    ],
 }
 
 # --- JobSentinel ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from realtime import pages
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("realtime.urls")),
+    path("api/v1/", include("jobs.api.urls")),
     path("", pages.feed, name="feed"),
     path("feed/jobs", pages.feed_jobs, name="feed-jobs"),
 ]

@@ -23,6 +23,17 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.boards"]
 
 
+# Test runs that share one Redis (several checkouts on a machine) must not hear each other.
+TEST_CHANNEL_PREFIX = f"jobsentinel-test-{os.getpid()}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_channel_prefix() -> None:
+    config = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    if "prefix" in config:
+        config["prefix"] = TEST_CHANNEL_PREFIX
+
+
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer() -> Iterator[None]:
     # The in-memory layer is a process-wide singleton; a test must not see another's groups.
@@ -95,6 +106,7 @@ def subprocess_env(**overrides: str | None) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="jobsentinel.settings",
         DATABASE_URL=test_database_url(),
         JOBSENTINEL_DATA_DIR=str(settings.DATA_DIR),
+        JOBSENTINEL_CHANNEL_PREFIX=TEST_CHANNEL_PREFIX,
         PYTHONUNBUFFERED="1",
     )
     env.pop("REDIS_URL", None)

@@ -1,0 +1,376 @@
+"""What the API shows and accepts.
+
+Write serializers are "strict": a field they do not accept (unknown, or read-only such as a
+job's title) is a 400 naming it. Silently dropping it would let a client believe it changed
+something it cannot change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator, URLValidator
+from django.db import IntegrityError
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from jobs.models import (
+    ApplicationStatus,
+    Job,
+    Preferences,
+    ScrapeRun,
+    Source,
+    SourceKind,
+)
+from jobs.scrapers.registry import MAX_TOKEN_LENGTH, validate_token
+
+# --- strict input --------------------------------------------------------------------------
+
+
+class RefuseUnknownFields:
+    """Serializer mixin: a body field that the serializer does not write is an error."""
+
+    fields: Any  # provided by the serializer this is mixed into
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = self._unknown_field_errors(data)
+        try:
+            value = super().to_internal_value(data)  # type: ignore[misc]
+        except ValidationError as exc:
+            # Report unknown fields together with the others, in one answer.
+            if unknown and isinstance(exc.detail, dict):
+                raise ValidationError({**exc.detail, **unknown}) from None
+            raise
+        if unknown:
+            raise ValidationError(unknown)
+        return value
+
+    def _unknown_field_errors(self, data: object) -> dict[str, list[str]]:
+        if not isinstance(data, Mapping):
+            return {}  # DRF itself answers "expected a dictionary"
+        writable = sorted(name for name, field in self.fields.items() if not field.read_only)
+        message = f"This field cannot be written here; writable fields: {', '.join(writable)}."
+        return {str(name): [message] for name in data if name not in writable}
+
+
+class StrictSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
+    pass
+
+
+class StrictModelSerializer(RefuseUnknownFields, serializers.ModelSerializer[Any]):
+    pass
+
+
+# Same rule as `manage.py add_source --api-url`.
+_http_url = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
+
+
+def clean_api_url(value: str) -> str:
+    """An optional base URL replacing the vendor's scheme and host; "" means the vendor's."""
+    value = value.strip().rstrip("/")
+    if value:
+        try:
+            _http_url(value)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.messages) from None
+    return value
+
+
+# --- sources -------------------------------------------------------------------------------
+
+
+class SourceSummarySerializer(serializers.ModelSerializer[Source]):
+    """The source of a job or a run, as shown inside it."""
+
+    class Meta:
+        model = Source
+        fields = ("id", "kind", "token", "name")
+        read_only_fields = fields
+
+
+class SourceSerializer(serializers.ModelSerializer[Source]):
+    url = serializers.HyperlinkedIdentityField(view_name="api:source-detail")
+    # A plain string: "" (the vendor's own host) is not a URI, so `format: uri` would be wrong.
+    api_url = serializers.CharField(
+        read_only=True, help_text="Replaces the vendor's scheme and host; empty: the vendor's."
+    )
+    open_jobs = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Source
+        fields = (
+            "id", "url", "kind", "token", "name", "api_url", "enabled", "created_at",
+            "last_success_at", "last_failure_at", "consecutive_failures", "open_jobs",
+        )  # fmt: skip
+        read_only_fields = fields
+
+    def get_open_jobs(self, source: Source) -> int:
+        # Annotated by the view's queryset (one query for the list); a source just created
+        # has none yet.
+        return int(getattr(source, "open_jobs", 0))
+
+
+class SourceCreateSerializer(StrictSerializer):
+    """A board to watch: its kind and token, and optionally a display name and base URL."""
+
+    kind = serializers.ChoiceField(choices=SourceKind.choices)
+    token = serializers.CharField(
+        max_length=MAX_TOKEN_LENGTH, help_text="The board's token: the company slug in its URL."
+    )
+    name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Default: the token."
+    )
+    api_url = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Replaces the vendor's scheme and host, e.g. https://api.eu.lever.co.",
+    )
+
+    def validate_api_url(self, value: str) -> str:
+        return clean_api_url(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs["kind"]
+        try:
+            attrs["token"] = validate_token(kind, attrs["token"])
+        except ValueError as exc:
+            raise ValidationError({"token": [str(exc)]}) from None
+        if Source.objects.filter(kind=kind, token=attrs["token"]).exists():
+            raise ValidationError({"token": [self._duplicate(attrs)]})
+        attrs["name"] = (attrs.get("name") or "").strip() or attrs["token"]
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> Source:
+        try:
+            return Source.objects.create(**validated_data)
+        except IntegrityError:  # the same board added by a concurrent request
+            raise ValidationError({"token": [self._duplicate(validated_data)]}) from None
+
+    @staticmethod
+    def _duplicate(attrs: dict[str, Any]) -> str:
+        return f"The {attrs['kind']} board {attrs['token']!r} is already watched."
+
+
+class SourceUpdateSerializer(StrictModelSerializer):
+    """What can change on a watched source; its kind and token cannot."""
+
+    name = serializers.CharField(max_length=200, required=False)
+
+    class Meta:
+        model = Source
+        fields = ("enabled", "name", "api_url")
+
+    def validate_api_url(self, value: str) -> str:
+        return clean_api_url(value)
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+
+class ScoreReasonSerializer(serializers.Serializer[Any]):
+    rule = serializers.CharField()
+    points = serializers.FloatField()
+    detail = serializers.CharField()
+
+
+@extend_schema_field(ScoreReasonSerializer(many=True))
+class ScoreReasonsField(serializers.JSONField):
+    """Passes the stored reasons through as they are: rows edited by hand must not turn a
+    read into a 500."""
+
+
+JOB_LIST_FIELDS = (
+    "id", "source", "title", "company", "location", "workplace", "department",
+    "employment_type", "url", "apply_url", "salary_min", "salary_max", "salary_currency",
+    "salary_interval", "posted_at", "first_seen", "last_seen", "closed_at", "status", "score",
+    "duplicate_of", "hidden", "starred", "application_status",
+)  # fmt: skip
+
+
+class JobSerializer(serializers.ModelSerializer[Job]):
+    """A job as a list row."""
+
+    source = SourceSummarySerializer(read_only=True)  # type: ignore[assignment]
+    # Often empty (apply on the posting's page): a plain string, not `format: uri`.
+    apply_url = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Job
+        fields: tuple[str, ...] = JOB_LIST_FIELDS
+        read_only_fields: tuple[str, ...] = fields
+
+
+class JobDetailSerializer(JobSerializer):
+    score_reasons = ScoreReasonsField(read_only=True)
+
+    class Meta(JobSerializer.Meta):
+        fields = (
+            *JOB_LIST_FIELDS,
+            "external_id",
+            "score_reasons",
+            "description_html",
+            "description_text",
+            "notes",
+        )
+        read_only_fields = fields
+
+
+class JobUpdateSerializer(StrictModelSerializer):
+    """The user's own fields of a job; a scrape never writes these."""
+
+    notes = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
+    application_status = serializers.ChoiceField(
+        choices=ApplicationStatus.choices, required=False, allow_blank=True
+    )
+
+    class Meta:
+        model = Job
+        fields = ("hidden", "starred", "notes", "application_status")
+        extra_kwargs = {"hidden": {"required": False}, "starred": {"required": False}}
+
+
+# --- scrape runs ---------------------------------------------------------------------------
+
+
+class ScrapeRunSerializer(serializers.ModelSerializer[ScrapeRun]):
+    url = serializers.HyperlinkedIdentityField(view_name="api:run-detail")
+    source = SourceSummarySerializer(read_only=True)  # type: ignore[assignment]
+
+    class Meta:
+        model = ScrapeRun
+        fields = (
+            "id", "url", "source", "status", "started_at", "finished_at", "duration_seconds",
+            "expected_duration_seconds", "jobs_found", "new_jobs", "updated_jobs", "closed_jobs",
+            "errors", "error_message",
+        )  # fmt: skip
+        read_only_fields = fields
+
+
+# --- preferences ---------------------------------------------------------------------------
+
+MAX_LIST_ITEMS = 200
+MAX_TERM_LENGTH = 200
+MAX_BOOST = 100.0
+
+
+class JsonStringField(serializers.CharField):
+    """A JSON string only: CharField would turn 3 into "3", hiding a malformed list."""
+
+    default_error_messages = {"invalid": "Not a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+def _term_list(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=JsonStringField(max_length=MAX_TERM_LENGTH),
+        max_length=MAX_LIST_ITEMS,
+        required=False,
+        help_text=help_text,
+    )
+
+
+class JsonNumberField(serializers.FloatField):
+    """A JSON number only: FloatField would also take "2" or true, which in a hand-written
+    boost map is more likely a mistake than a weight."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return float(super().to_internal_value(data))
+
+
+class PreferencesSerializer(StrictModelSerializer):
+    """What the user wants: the scoring rules every open job is scored by."""
+
+    title_keywords = _term_list("Words the title should contain (any of them).")
+    title_blocklist = _term_list("Titles containing any of these score 0.")
+    excluded_keywords = _term_list("Jobs mentioning any of these score 0.")
+    denied_companies = _term_list("Jobs at these companies score 0.")
+    preferred_locations = _term_list("Locations that earn the location credit.")
+    boost_keywords = serializers.DictField(
+        child=JsonNumberField(min_value=-MAX_BOOST, max_value=MAX_BOOST),
+        required=False,
+        help_text='Keyword → weight, e.g. {"python": 2, "django": 1}; negative weights demote.',
+    )
+    salary_floor = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal(0), allow_null=True, required=False
+    )
+    salary_target = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal(0), allow_null=True, required=False
+    )
+    salary_currency = serializers.CharField(
+        min_length=3,
+        max_length=3,
+        required=False,
+        validators=[RegexValidator(r"^[A-Za-z]{3}\Z", "Use a 3-letter ISO 4217 code.")],
+        help_text="ISO 4217 code, e.g. USD.",
+    )
+    notify_threshold = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+
+    class Meta:
+        model = Preferences
+        fields: tuple[str, ...] = (
+            "title_keywords", "title_blocklist", "boost_keywords", "excluded_keywords",
+            "denied_companies", "preferred_locations", "remote_preference", "salary_floor",
+            "salary_target", "salary_currency", "notify_threshold", "updated_at",
+        )  # fmt: skip
+        read_only_fields = ("updated_at",)
+        extra_kwargs = {"remote_preference": {"required": False}}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.partial:
+            # PUT replaces the whole preferences: a forgotten field must be an error, not a
+            # value silently kept from before.
+            for field in self.fields.values():
+                if not field.read_only:
+                    field.required = True
+
+    def validate_boost_keywords(self, value: dict[str, float]) -> dict[str, float]:
+        if len(value) > MAX_LIST_ITEMS:
+            raise ValidationError(f"At most {MAX_LIST_ITEMS} keywords.")
+        for keyword in value:
+            if not keyword.strip() or len(keyword) > MAX_TERM_LENGTH:
+                raise ValidationError(
+                    f"Keywords must be non-empty and at most {MAX_TERM_LENGTH} characters."
+                )
+        return value
+
+    def validate_salary_currency(self, value: str) -> str:
+        return value.upper()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # On PATCH the other bound may be the stored one.
+        floor = attrs.get("salary_floor", getattr(self.instance, "salary_floor", None))
+        target = attrs.get("salary_target", getattr(self.instance, "salary_target", None))
+        if floor is not None and target is not None and floor > target:
+            raise ValidationError(
+                {"salary_floor": ["The salary floor must not be above the salary target."]}
+            )
+        return attrs
+
+
+class PreferencesUpdateResultSerializer(PreferencesSerializer):
+    """The preferences after a change, and how many jobs it rescored."""
+
+    rescored = serializers.IntegerField(
+        read_only=True, help_text="How many open jobs got a new score."
+    )
+
+    class Meta(PreferencesSerializer.Meta):
+        fields = (*PreferencesSerializer.Meta.fields, "rescored")
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """The body of every error that is not about specific fields."""
+
+    detail = serializers.CharField()

@@ -1,0 +1,301 @@
+"""The API's views. Thin: validate with a serializer, then read a queryset or call a service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
+
+from jobs.api.filters import JobFilter, RunFilter, filter_jobs, filter_runs, validated
+from jobs.api.schema import (
+    CONFLICT,
+    DETAIL_ERRORS,
+    FILTERED_LIST_ERRORS,
+    PAGE_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+)
+from jobs.api.serializers import (
+    JobDetailSerializer,
+    JobSerializer,
+    JobUpdateSerializer,
+    PreferencesSerializer,
+    PreferencesUpdateResultSerializer,
+    ScrapeRunSerializer,
+    SourceCreateSerializer,
+    SourceSerializer,
+    SourceUpdateSerializer,
+)
+from jobs.models import (
+    Job,
+    JobQuerySet,
+    JobStatus,
+    Preferences,
+    ScrapeRun,
+    ScrapeRunQuerySet,
+    ScrapeStatus,
+    Source,
+)
+from jobs.scraping import start_background_scrape
+from jobs.services import preferences_update
+
+# Any path segment reaches the view, so that an id such as "0.5" gets the API's JSON 404
+# rather than the URL resolver's HTML one (the router's default pattern excludes dots).
+ANY_SEGMENT = r"[^/]+"
+
+# A run still "running" after this long was left behind by a process that died; it must not
+# block new scrapes of its source forever.
+RUN_CONSIDERED_STALE_AFTER = timedelta(hours=1)
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List jobs",
+        description="Visible jobs (not hidden, not duplicates) unless `include_hidden` is set; "
+        "newest first unless `ordering` says otherwise.",
+        parameters=[JobFilter],
+        responses={200: JobSerializer(many=True), **FILTERED_LIST_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="A job with its description and score reasons",
+        responses={200: JobDetailSerializer, **DETAIL_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Change a job's user fields",
+        description="Only `hidden`, `starred`, `notes` and `application_status` can be "
+        "written; any other field is a 400. Live clients get a `job_updated` event.",
+        request=JobUpdateSerializer,
+        responses={200: JobDetailSerializer, **WRITE_ERRORS, **DETAIL_ERRORS},
+    ),
+)
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Job]):
+    queryset = Job.objects.select_related("source")
+    http_method_names = ["get", "patch", "head", "options"]
+    lookup_value_regex = ANY_SEGMENT
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.action == "list":
+            return JobSerializer
+        if self.action == "partial_update":
+            return JobUpdateSerializer
+        return JobDetailSerializer
+
+    def get_queryset(self) -> JobQuerySet:
+        jobs = Job.objects.select_related("source")
+        if self.action == "list":
+            jobs = filter_jobs(jobs, validated(JobFilter, self.request))
+        return jobs
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        job = self.get_object()
+        serializer = JobUpdateSerializer(job, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        changed = [name for name, value in values.items() if getattr(job, name) != value]
+        if changed:
+            for name in changed:
+                setattr(job, name, values[name])
+            # save(update_fields) and not QuerySet.update(): the post_save receiver turns
+            # exactly these fields into the job_updated event.
+            job.save(update_fields=changed)
+        return Response(JobDetailSerializer(job, context=self.get_serializer_context()).data)
+
+
+# --- sources -------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List watched sources", responses={200: SourceSerializer(many=True), **PAGE_ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="A watched source", responses={200: SourceSerializer, **DETAIL_ERRORS}
+    ),
+    create=extend_schema(
+        summary="Watch a job board",
+        request=SourceCreateSerializer,
+        responses={201: SourceSerializer, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Enable, disable, rename or re-point a source",
+        request=SourceUpdateSerializer,
+        responses={200: SourceSerializer, **WRITE_ERRORS, **DETAIL_ERRORS},
+    ),
+)
+class SourceViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Source]
+):
+    queryset = Source.objects.all()
+    serializer_class = SourceSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    lookup_value_regex = ANY_SEGMENT
+
+    def get_queryset(self) -> QuerySet[Source]:
+        return Source.objects.annotate(
+            open_jobs=Count("jobs", filter=Q(jobs__status=JobStatus.OPEN))
+        ).order_by("name", "kind", "id")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = SourceCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        source = serializer.save()
+        data = SourceSerializer(source, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        source = self.get_object()
+        serializer = SourceUpdateSerializer(source, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        for name, value in values.items():
+            setattr(source, name, value)
+        if values:
+            # Only these columns: a scrape finishing meanwhile writes the failure counters of
+            # the same row, and a full save from this stale copy would undo that.
+            source.save(update_fields=list(values))
+        return Response(SourceSerializer(source, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="Scrape a source now",
+        operation_id="sources_scrape",
+        description="Starts a scrape in the background and answers at once with its run "
+        "(status `running`); its progress arrives as scrape events, and the run's `url` "
+        "(also in `Location`) shows the outcome.",
+        request=None,
+        responses={
+            202: OpenApiResponse(ScrapeRunSerializer, description="The scrape has started."),
+            401: DETAIL_ERRORS[401],
+            403: WRITE_ERRORS[403],
+            404: DETAIL_ERRORS[404],
+            409: CONFLICT,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def scrape(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        source = self.get_object()
+        # Check and start in one transaction holding the source row, so two requests at once
+        # cannot both pass the "already running" check. The thread starts after the commit.
+        with transaction.atomic():
+            Source.objects.select_for_update().filter(pk=source.pk).exists()
+            refusal = scrape_refusal(source)
+            if refusal:
+                return Response({"detail": refusal}, status=status.HTTP_409_CONFLICT)
+            run = start_background_scrape(source)
+        data = ScrapeRunSerializer(run, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+
+def scrape_refusal(source: Source) -> str | None:
+    """Why `source` cannot be scraped now, or None."""
+    if not source.enabled:
+        return f"Source {source.pk} ({source.name}) is disabled; enable it first."
+    # Two scrapes of one board at once would race on the same rows.
+    running = (
+        ScrapeRun.objects.filter(
+            source=source,
+            status=ScrapeStatus.RUNNING,
+            started_at__gte=timezone.now() - RUN_CONSIDERED_STALE_AFTER,
+        )
+        .values_list("id", flat=True)
+        .first()
+    )
+    if running is not None:
+        return f"Source {source.pk} ({source.name}) is already being scraped (run {running})."
+    return None
+
+
+# --- scrape runs ---------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List scrape runs, newest first",
+        parameters=[RunFilter],
+        responses={200: ScrapeRunSerializer(many=True), **FILTERED_LIST_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="A scrape run", responses={200: ScrapeRunSerializer, **DETAIL_ERRORS}
+    ),
+)
+class ScrapeRunViewSet(viewsets.ReadOnlyModelViewSet[ScrapeRun]):
+    queryset = ScrapeRun.objects.all()
+    serializer_class = ScrapeRunSerializer
+    lookup_value_regex = ANY_SEGMENT
+
+    def get_queryset(self) -> ScrapeRunQuerySet:
+        runs = ScrapeRun.objects.select_related("source").order_by("-started_at", "-id")
+        if self.action == "list":
+            runs = filter_runs(runs, validated(RunFilter, self.request))
+        return runs
+
+
+# --- preferences ---------------------------------------------------------------------------
+
+
+class PreferencesView(APIView):
+    @extend_schema(
+        summary="The preferences jobs are scored by",
+        responses={200: PreferencesSerializer, **READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(PreferencesSerializer(Preferences.load()).data)
+
+    @extend_schema(
+        summary="Replace the preferences and rescore",
+        description="Every writable field is required. Open jobs are rescored at once; "
+        "`rescored` says how many got a new score.",
+        request=PreferencesSerializer,
+        responses={200: PreferencesUpdateResultSerializer, **WRITE_ERRORS},
+    )
+    def put(self, request: Request) -> Response:
+        return self._write(request, partial=False)
+
+    @extend_schema(
+        summary="Change some preferences and rescore",
+        description="Open jobs are rescored at once; `rescored` says how many got a new score.",
+        request=PreferencesSerializer,
+        responses={200: PreferencesUpdateResultSerializer, **WRITE_ERRORS},
+    )
+    def patch(self, request: Request) -> Response:
+        return self._write(request, partial=True)
+
+    def _write(self, request: Request, *, partial: bool) -> Response:
+        # One transaction: a refused value leaves both the row and the scores as they were.
+        with transaction.atomic():
+            serializer = PreferencesSerializer(
+                Preferences.load(), data=request.data, partial=partial
+            )
+            serializer.is_valid(raise_exception=True)
+            try:
+                prefs, rescored = preferences_update(**serializer.validated_data)
+            except DjangoValidationError as exc:  # the model's own checks, as a 400
+                detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+                raise ValidationError(detail) from None
+        return Response({**PreferencesSerializer(prefs).data, "rescored": rescored})
+
+
+# --- documentation -------------------------------------------------------------------------
+
+
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """A self-contained page that reads the OpenAPI schema: no CDN, nothing from another host
+    (Swagger UI and Redoc as drf-spectacular serves them load their scripts from one)."""
+    return render(request, "jobs/api_docs.html", {"schema_url": reverse("api:schema")})
