@@ -130,6 +130,9 @@ def _database(url: str | None) -> dict[str, Any]:
             "use postgres://... or sqlite:///path"
         )
     config["CONN_HEALTH_CHECKS"] = True
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # Per process, so that two test runs against one server never share a test database.
+        config["TEST"] = {"NAME": f"test_{config['NAME']}_{os.getpid()}"}
     return config
 
 

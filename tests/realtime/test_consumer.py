@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.db import transaction
 from django.test import override_settings
 
@@ -24,9 +25,19 @@ PATH = "/api/v1/ws/jobs"
 WAIT = 5  # generous for a loaded 2-core CI box
 
 
+async def settle() -> None:
+    """Redis mode publishes after commit from a background thread: let what the test wrote
+    before connecting finish publishing, or it may arrive live on the new socket."""
+    if settings.REDIS_URL:
+        from realtime.publisher import publisher
+
+        await sync_to_async(publisher().flush)()
+
+
 async def connect(
     path: str = PATH, headers: list[tuple[bytes, bytes]] | None = None
 ) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    await settle()
     comm = WebsocketCommunicator(application, path, headers=headers or [])
     connected, _ = await comm.connect(timeout=WAIT)
     assert connected
