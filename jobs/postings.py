@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 
@@ -31,3 +31,7 @@ class Posting:
     salary_currency: str = ""
     salary_interval: str = ""
     posted_at: datetime | None = None
+
+
+# Everything a posting says about the job itself (all but the board's id for it).
+CONTENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Posting) if f.name != "external_id")

@@ -37,7 +37,7 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-from jobs.postings import Posting
+from jobs.postings import CONTENT_FIELDS, Posting
 
 if TYPE_CHECKING:  # Only for the annotation: scoring must not need the ORM at run time.
     from jobs.models import Preferences
@@ -632,22 +632,7 @@ def content_hash(posting: Posting) -> str:
     """sha256 hex of what a user sees of a posting, stable across runs and processes, so
     ingest can tell a real change from a re-scrape of the same content. Ids and
     bookkeeping are left out."""
-    content = {
-        "title": posting.title,
-        "company": posting.company,
-        "location": posting.location,
-        "workplace": posting.workplace,
-        "department": posting.department,
-        "employment_type": posting.employment_type,
-        "description_html": posting.description_html,
-        "url": posting.url,
-        "apply_url": posting.apply_url,
-        "salary_min": posting.salary_min,
-        "salary_max": posting.salary_max,
-        "salary_currency": posting.salary_currency,
-        "salary_interval": posting.salary_interval,
-        "posted_at": posting.posted_at,
-    }
+    content = {name: getattr(posting, name) for name in CONTENT_FIELDS}
     encoded = json.dumps(
         content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_value
     )

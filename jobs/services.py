@@ -17,7 +17,7 @@ from django.db.models import Avg
 from django.utils import timezone
 
 from jobs.models import Job, JobStatus, Preferences, ScrapeRun, ScrapeStatus, Source
-from jobs.postings import Posting
+from jobs.postings import CONTENT_FIELDS, Posting
 from jobs.sanitize import html_to_text, sanitize_html
 from jobs.scoring import ScoringPrefs, content_hash, fingerprint, score_posting
 from jobs.signals import jobs_rescored
@@ -60,27 +60,15 @@ def posting_fields(posting: Posting, prefs: ScoringPrefs, *, now: datetime) -> d
     """The scraped fields of a Job, computed from a posting (sanitized, hashed, scored)."""
     safe_html = sanitize_html(posting.description_html)
     result = score_posting(posting, prefs, now=now)
-    values: dict[str, Any] = {
-        "title": posting.title,
-        "company": posting.company,
-        "location": posting.location,
-        "workplace": posting.workplace,
-        "department": posting.department,
-        "employment_type": posting.employment_type,
-        "description_html": safe_html,
-        "description_text": html_to_text(safe_html),
-        "url": posting.url,
-        "apply_url": posting.apply_url,
-        "salary_min": posting.salary_min,
-        "salary_max": posting.salary_max,
-        "salary_currency": posting.salary_currency,
-        "salary_interval": posting.salary_interval,
-        "posted_at": posting.posted_at,
-        "content_hash": content_hash(posting),
-        "fingerprint": fingerprint(posting.company, posting.title, posting.location),
-        "score": result.score,
-        "score_reasons": result.reasons_json(),
-    }
+    values: dict[str, Any] = {name: getattr(posting, name) for name in CONTENT_FIELDS}
+    values.update(
+        description_html=safe_html,
+        description_text=html_to_text(safe_html),
+        content_hash=content_hash(posting),
+        fingerprint=fingerprint(posting.company, posting.title, posting.location),
+        score=result.score,
+        score_reasons=result.reasons_json(),
+    )
     for name, limit in _LIMITS.items():
         values[name] = (values[name] or "")[:limit]
     return values
@@ -289,13 +277,8 @@ def rescore_jobs(*, now: datetime | None = None) -> int:
 
 def job_as_posting(job: Job) -> Posting:
     return Posting(
-        external_id=job.external_id, title=job.title, company=job.company, url=job.url,
-        location=job.location, workplace=job.workplace, department=job.department,
-        employment_type=job.employment_type, description_html=job.description_html,
-        apply_url=job.apply_url, salary_min=job.salary_min, salary_max=job.salary_max,
-        salary_currency=job.salary_currency, salary_interval=job.salary_interval,
-        posted_at=job.posted_at,
-    )  # fmt: skip
+        external_id=job.external_id, **{name: getattr(job, name) for name in CONTENT_FIELDS}
+    )
 
 
 def preferences_update(**values: Any) -> tuple[Preferences, int]:
