@@ -29,7 +29,7 @@ TEST_CHANNEL_PREFIX = f"jobsentinel-test-{os.getpid()}"
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_channel_prefix() -> None:
-    config = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    config: dict[str, Any] = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
     if "prefix" in config:
         config["prefix"] = TEST_CHANNEL_PREFIX
 
