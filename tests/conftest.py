@@ -29,7 +29,8 @@ TEST_CHANNEL_PREFIX = f"jobsentinel-test-{os.getpid()}"
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_channel_prefix() -> None:
-    config: dict[str, Any] = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
+    config: dict[str, Any] = layer.get("CONFIG", {})
     if "prefix" in config:
         config["prefix"] = TEST_CHANNEL_PREFIX
 
