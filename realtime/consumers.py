@@ -40,6 +40,7 @@ from realtime.security import client_ip, socket_authorized
 logger = logging.getLogger(__name__)
 
 REPLAY_PAGE = 500
+MAX_EVENT_ID = 2**63 - 1  # the log's id column is a signed 64-bit integer
 
 
 class RequestError(Exception):
@@ -56,10 +57,12 @@ def _parse_events(value: Any) -> list[str]:
         raise RequestError(ErrorCode.INVALID_MESSAGE, "'events' must be a list of event names")
     unknown = sorted(set(value) - set(EVENT_TYPES))
     if unknown:
+        # Echo a bounded amount of what the client sent.
+        shown = [name[:64] for name in unknown[:10]]
         raise RequestError(
             ErrorCode.UNKNOWN_EVENT,
-            f"unknown event(s): {', '.join(unknown)}",
-            unknown=unknown,
+            f"unknown event(s): {', '.join(shown)}",
+            unknown=shown,
             valid=list(EVENT_TYPES),
         )
     # Keep the client's order, drop repeats.
@@ -69,9 +72,9 @@ def _parse_events(value: Any) -> list[str]:
 def _parse_last_event_id(value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)  # ASCII only: int() refuses some str.isdigit() digits, such as "²"
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_EVENT_ID:
         raise RequestError(
             ErrorCode.INVALID_MESSAGE, "'last_event_id' must be a non-negative integer"
         )

@@ -11,7 +11,10 @@
    `HARD_BACKLOG_FACTOR` times that at any moment, is sent 4408 and cut off shortly after, so
    one stuck client can neither grow the server's memory nor hold the others back. (A healthy
    reader can go past the limit for a moment during a burst; it is not punished for that.)
-3. Graceful restart. On SIGTERM/SIGINT daphne just drops every socket (clients see 1006 and
+3. Access log without query strings. daphne logs the full URI of HTTP requests, so a key sent
+   as `?api_key=` (say to the socket URL through a proxy that drops the Upgrade header) would
+   land in the log. Paths are logged without their query string.
+4. Graceful restart. On SIGTERM/SIGINT daphne just drops every socket (clients see 1006 and
    cannot tell a restart from a crash). Before the reactor shuts down, every open socket is sent
    1012 "service restart", so clients reconnect promptly (with jitter) and resume.
 """
@@ -129,10 +132,28 @@ def close_sockets_on_shutdown() -> None:
     reactor.addSystemEventTrigger("before", "shutdown", announce_restart)
 
 
+def access_log_without_query_strings() -> None:
+    from daphne.access import AccessLogGenerator
+
+    if getattr(AccessLogGenerator, "_jobsentinel_no_query", False):
+        return
+    original = AccessLogGenerator.__call__
+
+    def log(self: Any, protocol: str, action: str, details: dict[str, Any]) -> None:
+        path = details.get("path")
+        if isinstance(path, str) and "?" in path:
+            details = {**details, "path": path.split("?", 1)[0]}
+        original(self, protocol, action, details)
+
+    AccessLogGenerator.__call__ = log
+    AccessLogGenerator._jobsentinel_no_query = True
+
+
 def install() -> None:
     """Apply the adjustments if this process is a daphne server; otherwise do nothing."""
     if "daphne.server" not in sys.modules:
         return
     allow_registered_close_codes()
+    access_log_without_query_strings()
     drop_slow_readers()
     close_sockets_on_shutdown()

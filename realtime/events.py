@@ -102,4 +102,7 @@ def encode(message: dict[str, Any]) -> str:
 
 
 def error_message(code: ErrorCode, message: str, **extra: Any) -> str:
-    return encode(envelope(ServerMessage.ERROR, {"code": code.value, "message": message, **extra}))
+    # ASCII-escaped: an error may echo what a client sent, and JSON may carry a lone surrogate
+    # (\ud800) that is valid JSON but cannot be written out as UTF-8.
+    data = {"code": code.value, "message": message, **extra}
+    return json.dumps(envelope(ServerMessage.ERROR, data), separators=(",", ":"), default=str)

@@ -122,7 +122,10 @@ class Hub:
         """Receive each event once from the channel layer (all event groups, one channel)."""
         layer = get_channel_layer()
         assert layer is not None
-        channel = await layer.new_channel("hub.")
+        # The default prefix matters: channels_redis serves every private channel of a process
+        # through one receive loop that reads the default prefix's list; a channel of another
+        # prefix would keep that loop to itself (and starve the health check's self-test).
+        channel = await layer.new_channel()
         joined_at: float | None = None
         loop = asyncio.get_running_loop()
         while True:
