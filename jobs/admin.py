@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 
 from jobs.models import Job, Preferences, ScrapeRun, Source
 from jobs.scraping import start_background_scrape
-from jobs.services import rescore_jobs
+from jobs.services import SourceBusy, rescore_jobs
 
 
 class ScoreBandFilter(admin.SimpleListFilter):
@@ -160,10 +160,16 @@ class SourceAdmin(admin.ModelAdmin[Source]):
 
     @admin.action(description="Scrape selected sources now")
     def scrape_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
-        runs = [start_background_scrape(source) for source in queryset]
+        started = 0
+        for source in queryset:
+            try:
+                start_background_scrape(source)
+                started += 1
+            except SourceBusy as busy:
+                self.message_user(request, str(busy), messages.WARNING)
         self.message_user(
             request,
-            f"Started {len(runs)} scrape(s); follow them under Scrape runs or on the live feed.",
+            f"Started {started} scrape(s); follow them under Scrape runs or on the live feed.",
             messages.SUCCESS,
         )
 

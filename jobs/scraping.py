@@ -18,7 +18,13 @@ from django.db import DatabaseError, connection, transaction
 
 from jobs.models import ScrapeRun, ScrapeStatus, Source
 from jobs.scrapers import FetchResult, HttpClient, SourceError, get_adapter, scrape
-from jobs.services import IngestResult, ingest_postings, scrape_run_finish, scrape_run_start
+from jobs.services import (
+    IngestResult,
+    SourceBusy,
+    ingest_postings,
+    scrape_run_finish,
+    scrape_run_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +82,11 @@ class Scraper:
         """Scrape one source. `run` continues a run already started (by the API or admin)."""
         if dry_run:
             return self._dry_run(source)
-        run = run or scrape_run_start(source=source)
+        try:
+            run = run or scrape_run_start(source=source)
+        except SourceBusy as busy:
+            logger.info("skipping %s: %s", source, busy)
+            return SourceOutcome(source, None, None, str(busy))
         try:
             fetched = self.fetch(source)
             result = ingest_postings(
@@ -92,11 +102,18 @@ class Scraper:
             raise
         except DatabaseError as exc:
             logger.error("scrape of %s failed on the database: %s", source, exc)
+            connection.close()  # a dropped connection must not poison the next source
             return SourceOutcome(
                 source,
                 _finish(run, ScrapeStatus.FAILED, error=f"database error: {exc}"),
                 None,
                 str(exc),
+            )
+        except Exception as exc:  # a bug must fail this run, not the scheduler and the server
+            logger.exception("scrape of %s crashed", source)
+            error = f"internal error: {type(exc).__name__}; see the server log"
+            return SourceOutcome(
+                source, _finish(run, ScrapeStatus.FAILED, error=error), None, error
             )
         return SourceOutcome(source, _finish(run, ScrapeStatus.SUCCEEDED, result=result), result)
 

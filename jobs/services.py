@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -33,6 +34,7 @@ SCRAPED_FIELDS = (
     "salary_currency", "salary_interval", "posted_at", "content_hash", "fingerprint",
     "score", "score_reasons",
 )  # fmt: skip
+MAX_SALARY = Decimal(10) ** 10
 # Column limits, so one over-long title from a board cannot fail a whole scrape.
 _LIMITS = {"title": 500, "company": 200, "location": 500, "department": 200,
            "employment_type": 100}  # fmt: skip
@@ -71,6 +73,13 @@ def posting_fields(posting: Posting, prefs: ScoringPrefs, *, now: datetime) -> d
     )
     for name, limit in _LIMITS.items():
         values[name] = (values[name] or "")[:limit]
+    for name in ("salary_min", "salary_max"):
+        # The columns hold 12 digits; a board's typo (a salary of 1e15) must not break the row.
+        if values[name] is not None and not 0 <= values[name] < MAX_SALARY:
+            values[name] = None
+    low, high = values["salary_min"], values["salary_max"]
+    if low is not None and high is not None and low > high:  # a swapped range, seen in the wild
+        values["salary_min"], values["salary_max"] = high, low
     return values
 
 
@@ -203,9 +212,48 @@ def expected_duration(source: Source, *, sample: int = 5) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
+# A run still "running" after this long was abandoned (its process died): it no longer blocks.
+RUN_CONSIDERED_STALE_AFTER = timedelta(hours=1)
+
+
+class SourceBusy(Exception):
+    """The source is already being scraped; two scrapes of one board would race on its rows."""
+
+
+def running_run_id(source: Source) -> int | None:
+    return (
+        ScrapeRun.objects.filter(
+            source=source,
+            status=ScrapeStatus.RUNNING,
+            started_at__gte=timezone.now() - RUN_CONSIDERED_STALE_AFTER,
+        )
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def busy_message(source: Source, run_id: int) -> str:
+    return f"Source {source.pk} ({source.name}) is already being scraped (run {run_id})."
+
+
+def scrape_refusal(source: Source) -> str | None:
+    """Why `source` cannot be scraped now, or None."""
+    if not source.enabled:
+        return f"Source {source.pk} ({source.name}) is disabled; enable it first."
+    running = running_run_id(source)
+    return None if running is None else busy_message(source, running)
+
+
 def scrape_run_start(*, source: Source) -> ScrapeRun:
-    run = ScrapeRun(source=source, expected_duration_seconds=expected_duration(source))
-    run.save()
+    """Start a run; raises SourceBusy if one is already running for this source."""
+    with transaction.atomic():
+        # The row lock makes "check, then start" one step for concurrent starters.
+        Source.objects.select_for_update().filter(pk=source.pk).first()
+        running = running_run_id(source)
+        if running is not None:
+            raise SourceBusy(busy_message(source, running))
+        run = ScrapeRun(source=source, expected_duration_seconds=expected_duration(source))
+        run.save()
     return run
 
 

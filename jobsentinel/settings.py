@@ -181,6 +181,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# The feed page sends visitors here when API keys make it private.
+LOGIN_URL = "admin:login"
+
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 # Serve app static files straight from the apps: a self-hosted install needs no collectstatic.

@@ -13,10 +13,10 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 
 from jobsentinel import __version__
 from realtime import log
@@ -34,7 +34,7 @@ from realtime.events import (
 )
 from realtime.hub import Hub, get_hub
 from realtime.ratelimit import MessageRateLimiter
-from realtime.recent import RecentIds
+from realtime.recent import RecentIds, RecentRing
 from realtime.security import client_ip, socket_authorized
 
 logger = logging.getLogger(__name__)
@@ -98,8 +98,12 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         # runs, so a client always sees connected → replay (in id order) → live.
         self.held: list[tuple[int, str, str]] | None = []
         self.limiter = MessageRateLimiter(settings.WS_RATE_PER_MINUTE, settings.WS_RATE_PER_HOUR)
-        # Event ids already sent, live or replayed: the other path drops its repeat.
-        self.sent = RecentIds()
+        # An event can reach a socket twice when it resumes: live (before, during or just after
+        # the replay) and in the replay. Live ids are remembered in a small ring; replayed ids
+        # until live delivery has moved past them. (The hub already delivers each event once.)
+        self.sent_live = RecentRing()
+        self.replayed: RecentIds | None = None
+        self.replayed_up_to = 0
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -123,7 +127,16 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
             return
         self.registered = True
         logger.info("ws connect ip=%s active=%d", self.ip, registry.total)
+        try:
+            await self._start()
+        except Exception:
+            # Anything unexpected (the database away during a replay, say): say so, close, and
+            # give the slot back, rather than leave a half-open consumer counted forever.
+            logger.exception("ws connect failed ip=%s", self.ip)
+            await self._refuse(ErrorCode.UNAVAILABLE, "server error; try again", CloseCode.INTERNAL)
+            await self._forget()
 
+    async def _start(self) -> None:
         self.hub = await get_hub()
 
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -146,7 +159,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
                     {
                         "message": "Connected to JobSentinel WebSocket",
                         "version": __version__,
-                        "last_event_id": self.hub.last_event_id,
+                        "last_event_id": await database_sync_to_async(log.latest_id)(),
                         "heartbeat_interval": settings.WS_HEARTBEAT_SECONDS,
                         "events": list(EVENT_TYPES),
                         "subscribed": self.subscribed,
@@ -171,20 +184,16 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         await super().close(code=code, reason=reason)
 
     async def disconnect(self, code: int) -> None:
+        if self.registered:
+            logger.info("ws disconnect ip=%s code=%s active=%d", self.ip, code, registry.total - 1)
+        await self._forget()
+
+    async def _forget(self) -> None:
         if self.hub is not None:
             self.hub.unsubscribe(self)
         if self.registered:
             registry.remove(self.ip)
             self.registered = False
-            logger.info("ws disconnect ip=%s code=%s active=%d", self.ip, code, registry.total)
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            # Channels would raise and kill the socket; a stray message type must not.
-            logger.warning("ignoring channel message of unknown type %r", message.get("type"))
-            return
-        await super().dispatch(message)
 
     # --- client messages -------------------------------------------------------------------
 
@@ -224,6 +233,12 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
             await self.handle(self._decode(text_data))
         except RequestError as exc:
             await self._send_error(exc)
+        except DatabaseError:
+            logger.exception("ws request failed on the database ip=%s", self.ip)
+            self.held = None
+            await self._send_error(
+                RequestError(ErrorCode.UNAVAILABLE, "the server could not read its event log")
+            )
 
     @staticmethod
     def _decode(text: str) -> dict[str, Any]:
@@ -286,11 +301,15 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
             )
         page = database_sync_to_async(log.events_page)
         cursor = last_event_id
+        self.replayed = RecentIds(4 * REPLAY_PAGE)
         while True:
             events = await page(cursor, self.subscribed, limit=REPLAY_PAGE)
             for event in events:
-                if self.sent.add(event.id):
-                    await self.send(text_data=event.text)
+                if event.id in self.sent_live:
+                    continue
+                self.replayed.add(event.id)
+                self.replayed_up_to = max(self.replayed_up_to, event.id)
+                await self.send(text_data=event.text)
             if len(events) < REPLAY_PAGE:
                 return
             cursor = events[-1].id
@@ -304,8 +323,15 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         await self._send_event(event_id, event_type, text)
 
     async def _send_event(self, event_id: int, event_type: str, text: str) -> None:
-        if event_type in self.wanted and self.sent.add(event_id):
-            await self.base_send({"type": "websocket.send", "text": text})
+        if event_type not in self.wanted:
+            return
+        if self.replayed is not None:
+            if event_id in self.replayed:
+                return
+            if event_id > self.replayed_up_to:  # live delivery has caught up with the replay
+                self.replayed = None
+        self.sent_live.add(event_id)
+        await self.base_send({"type": "websocket.send", "text": text})
 
     async def _release_held(self) -> None:
         """Send what was held, then go live. Pushes that arrive meanwhile are held too, so the

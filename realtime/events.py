@@ -53,9 +53,11 @@ class ErrorCode(StrEnum):
     RESUME_EXPIRED = "resume_expired"
     UNAUTHORIZED = "unauthorized"
     OVER_CAPACITY = "over_capacity"
+    UNAVAILABLE = "unavailable"
 
 
 class CloseCode(IntEnum):
+    INTERNAL = 1011
     SERVER_RESTART = 1012
     MESSAGE_TOO_BIG = 1009
     OVER_CAPACITY = 1013

@@ -141,8 +141,11 @@ class Hub:
                 joined_at = None
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
-            if message.get("type") == PUSH_MESSAGE_TYPE:
-                await self.deliver(message["id"], message["event"], message["text"])
+            try:
+                if message.get("type") == PUSH_MESSAGE_TYPE:
+                    await self.deliver(message["id"], message["event"], message["text"])
+            except Exception:  # a malformed message must not end delivery for everyone
+                logger.exception("event hub could not deliver a layer message")
 
     async def _relay(self, relay: Relay) -> None:
         embedded = delivery.mode() == "embedded"
@@ -157,13 +160,17 @@ class Hub:
                 logger.warning("event relay could not read the log: %s", exc)
                 events = []
                 await asyncio.sleep(RETRY_SECONDS)
-            if embedded:
-                # The design's path: a group message through the (in-memory) layer.
-                for event in events:
-                    message = delivery.push_message(event.id, event.type, event.text)
-                    await layer.group_send(group_name(event.type), message)
-            else:
-                await self.deliver_logged(events)
+            try:
+                if embedded:
+                    # The design's path: a group message through the (in-memory) layer, so
+                    # both modes reach consumers the same way (the listener above).
+                    for event in events:
+                        message = delivery.push_message(event.id, event.type, event.text)
+                        await layer.group_send(group_name(event.type), message)
+                else:
+                    await self.deliver_logged(events)
+            except Exception:
+                logger.exception("event relay could not hand over events")
             if len(events) < BATCH:
                 await asyncio.sleep(poll)
 
@@ -187,7 +194,7 @@ def _alive(hub: Hub | None) -> bool:
         hub is not None
         and bool(hub.tasks)
         and hub.tasks[0].get_loop() is asyncio.get_running_loop()
-        and not hub.tasks[0].done()
+        and not any(task.done() for task in hub.tasks)
     )
 
 

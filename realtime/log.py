@@ -33,7 +33,8 @@ class LoggedEvent:
 def record(event_type: str, data: dict[str, Any]) -> Event:
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}")
-    with transaction.atomic():
+    # No savepoint: an ingest records thousands of events inside one transaction.
+    with transaction.atomic(savepoint=False):
         event = Event.objects.create(type=event_type, data=data)
         delivery.after_commit(event)
     return event

@@ -7,6 +7,7 @@ either path drop the repeat without assuming ids arrive in order.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 
 
@@ -32,3 +33,21 @@ class RecentIds:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+class RecentRing:
+    """The last few ids a socket was sent, in 8 bytes each (an array, no set): appending is
+    O(1) on the hot path, and the linear membership test runs only while a replay is sent."""
+
+    __slots__ = ("_ids", "_next")
+
+    def __init__(self, size: int = 256) -> None:
+        self._ids = array("q", [-1]) * size
+        self._next = 0
+
+    def add(self, event_id: int) -> None:
+        self._ids[self._next] = event_id
+        self._next = (self._next + 1) % len(self._ids)
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids

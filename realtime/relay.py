@@ -19,7 +19,11 @@ from django.db.models import Q
 from realtime.log import LoggedEvent
 from realtime.models import Event
 
-HOLE_TTL = 30.0
+# How long a skipped id is looked for: longer than any ingest transaction should take.
+HOLE_TTL = 300.0
+# How many skipped ids are tracked after one jump of the cursor: a transaction may hold more
+# events than one fetch returns, so this is well above BATCH.
+MAX_HOLES = 50_000
 BATCH = 500
 
 
@@ -40,7 +44,7 @@ class Relay:
         for row in rows:
             self.holes.pop(row.id, None)
             if row.id > self.cursor:
-                for missing in range(self.cursor + 1, min(row.id, self.cursor + 1 + BATCH)):
+                for missing in range(self.cursor + 1, min(row.id, self.cursor + 1 + MAX_HOLES)):
                     self.holes.setdefault(missing, now)
                 self.cursor = row.id
             found.append(LoggedEvent(row.id, row.type, row.encoded()))

@@ -156,7 +156,8 @@ def on_jobs_rescored(sender: type[Job], changed: int, **kwargs: Any) -> None:
 
 
 def on_scrape_cycle_finished(sender: object, dry_run: bool = False, **kwargs: Any) -> None:
-    log.prune()
+    if not dry_run:  # a dry run changes nothing, the log included
+        log.prune()
 
 
 def connect() -> None:

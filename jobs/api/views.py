@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -11,7 +10,6 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -48,19 +46,14 @@ from jobs.models import (
     Preferences,
     ScrapeRun,
     ScrapeRunQuerySet,
-    ScrapeStatus,
     Source,
 )
 from jobs.scraping import start_background_scrape
-from jobs.services import preferences_update
+from jobs.services import SourceBusy, preferences_update, scrape_refusal
 
 # Any path segment reaches the view, so that an id such as "0.5" gets the API's JSON 404
 # rather than the URL resolver's HTML one (the router's default pattern excludes dots).
 ANY_SEGMENT = r"[^/]+"
-
-# A run still "running" after this long was left behind by a process that died; it must not
-# block new scrapes of its source forever.
-RUN_CONSIDERED_STALE_AFTER = timedelta(hours=1)
 
 
 # --- jobs ----------------------------------------------------------------------------------
@@ -191,35 +184,16 @@ class SourceViewSet(
     @action(detail=True, methods=["post"])
     def scrape(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         source = self.get_object()
-        # Check and start in one transaction holding the source row, so two requests at once
-        # cannot both pass the "already running" check. The thread starts after the commit.
-        with transaction.atomic():
-            Source.objects.select_for_update().filter(pk=source.pk).exists()
-            refusal = scrape_refusal(source)
-            if refusal:
-                return Response({"detail": refusal}, status=status.HTTP_409_CONFLICT)
+        refusal = scrape_refusal(source)
+        if refusal is not None:
+            return Response({"detail": refusal}, status=status.HTTP_409_CONFLICT)
+        try:
+            # Checks again under a lock on the source row: two requests at once cannot both start.
             run = start_background_scrape(source)
+        except SourceBusy as busy:
+            return Response({"detail": str(busy)}, status=status.HTTP_409_CONFLICT)
         data = ScrapeRunSerializer(run, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
-
-
-def scrape_refusal(source: Source) -> str | None:
-    """Why `source` cannot be scraped now, or None."""
-    if not source.enabled:
-        return f"Source {source.pk} ({source.name}) is disabled; enable it first."
-    # Two scrapes of one board at once would race on the same rows.
-    running = (
-        ScrapeRun.objects.filter(
-            source=source,
-            status=ScrapeStatus.RUNNING,
-            started_at__gte=timezone.now() - RUN_CONSIDERED_STALE_AFTER,
-        )
-        .values_list("id", flat=True)
-        .first()
-    )
-    if running is not None:
-        return f"Source {source.pk} ({source.name}) is already being scraped (run {running})."
-    return None
 
 
 # --- scrape runs ---------------------------------------------------------------------------

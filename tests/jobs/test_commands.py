@@ -173,3 +173,18 @@ def test_ctrl_c_ends_the_run_as_interrupted(acme: Source, board_server: BoardSer
     interrupted = ScrapeRun.objects.get()
     assert interrupted.status == "interrupted"
     assert Event.objects.filter(type="scrape_completed").get().data["status"] == "interrupted"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unexpected_error_fails_the_run_not_the_command(acme: Source, monkeypatch) -> None:
+    import jobs.scraping
+
+    def explode(**kwargs: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(jobs.scraping, "ingest_postings", explode)
+    with pytest.raises(CommandError, match="every selected source failed"):
+        run("scrape")
+    failed = ScrapeRun.objects.get()
+    assert failed.status == "failed"
+    assert "ZeroDivisionError" in failed.error_message

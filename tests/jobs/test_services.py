@@ -261,3 +261,24 @@ def test_preferences_change_rescores_with_one_event_not_thousands() -> None:
     _, again = preferences_update(denied_companies=["acme"])
     assert again == 0
     assert Preferences.load().denied_companies == ["acme"]
+
+
+def test_absurd_salaries_are_dropped_not_fatal() -> None:
+    source = make_source()
+    typo = posting(
+        1, salary_min=Decimal("1E+15"), salary_max=Decimal(200000), salary_currency="USD"
+    )
+    swapped = posting(2, salary_min=Decimal(200000), salary_max=Decimal(100000))
+    ingest_postings(source=source, postings=[typo, swapped], complete=True, now=NOW)
+    first, second = Job.objects.order_by("external_id")
+    assert (first.salary_min, first.salary_max) == (None, Decimal(200000))
+    assert (second.salary_min, second.salary_max) == (Decimal(100000), Decimal(200000))
+
+
+def test_a_second_run_of_a_busy_source_is_refused() -> None:
+    from jobs.services import SourceBusy
+
+    source = make_source()
+    scrape_run_start(source=source)
+    with pytest.raises(SourceBusy, match="already being scraped"):
+        scrape_run_start(source=source)

@@ -95,19 +95,32 @@ def test_two_instances_with_their_own_port_and_data_dir_share_nothing(tmp_path: 
             server.wait(timeout=20)
 
 
+PRODUCTION = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "k" * 50}
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10"])
-def test_serving_on_a_public_address_without_keys_is_refused(host: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({}, "DJANGO_DEBUG on"),  # the default, fine on loopback only
+        (PRODUCTION, "without API keys"),
+    ],
+)
+def test_serving_on_a_public_address_unprotected_is_refused(
+    host: str, env: dict[str, str], reason: str
+) -> None:
     result = subprocess.run(
         [sys.executable, "manage.py", "serve", "--host", host, "--no-scheduler"],
         cwd=ROOT,
-        env=subprocess_env(JOBSENTINEL_API_KEYS=None),
+        env=subprocess_env(JOBSENTINEL_API_KEYS=None, **env),
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 1
-    assert "Refusing to serve on" in result.stderr
-    assert "JOBSENTINEL_API_KEYS" in result.stderr
+    assert f"Refusing to serve on {host}" in result.stderr
+    assert reason in result.stderr
+    assert "JOBSENTINEL_ALLOW_UNPROTECTED_PUBLIC" in result.stderr
 
 
 @pytest.mark.django_db(transaction=True)

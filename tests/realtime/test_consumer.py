@@ -458,7 +458,7 @@ async def test_event_delivery_skips_the_database_cleanup_hop() -> None:
         await comm.disconnect()
 
 
-async def test_unknown_channel_message_type_does_not_kill_the_socket() -> None:
+async def test_a_stray_message_on_an_event_group_disturbs_nothing() -> None:
     from channels.layers import get_channel_layer
 
     comm, _ = await connect()
@@ -467,5 +467,29 @@ async def test_unknown_channel_message_type_does_not_kill_the_socket() -> None:
         await layer.group_send("events.new_job", {"type": "something.else"})
         await comm.send_json_to({"type": "ping"})
         assert (await receive(comm))["type"] == "pong"
+    finally:
+        await comm.disconnect()
+
+
+async def test_events_committed_during_a_replay_arrive_once_in_order() -> None:
+    import asyncio
+
+    from realtime.broadcast import broadcast_job_update
+
+    def publish(count: int) -> list[int]:
+        return [broadcast_job_update("new_job", {"job_id": n}).id for n in range(count)]  # type: ignore[union-attr]
+
+    before = await sync_to_async(publish, thread_sensitive=False)(1200)  # > 2 replay pages
+    comm, _ = await connect(f"{PATH}?last_event_id=0")
+    try:
+        during = asyncio.ensure_future(sync_to_async(publish, thread_sensitive=False)(50))
+        received: list[int] = []
+        expected = len(before) + 50
+        while len(received) < expected:
+            message = await receive(comm)
+            received.append(message["id"])
+        assert received == sorted(received)
+        assert received == before + await during
+        assert await comm.receive_nothing(timeout=0.7)
     finally:
         await comm.disconnect()

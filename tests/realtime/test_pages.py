@@ -40,3 +40,20 @@ def test_job_list_fragment(client: Client) -> None:
     assert response.status_code == 200
     assert "Fragment job" in response.content.decode()
     assert "<html" not in response.content.decode()
+
+
+def test_with_api_keys_the_feed_needs_a_login(
+    client: Client, admin_client: Client, settings
+) -> None:
+    settings.API_KEYS = frozenset({"k"})
+    for path in ("/", "/feed/jobs"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+        assert admin_client.get(path).status_code == 200
+
+
+def test_feed_sends_a_content_security_policy(client: Client) -> None:
+    policy = client.get("/")["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy

@@ -16,3 +16,13 @@ def test_forgets_the_oldest_past_its_size() -> None:
     assert len(recent) == 3
     assert recent.add(1)  # forgotten, so new again
     assert 2 not in recent
+
+
+def test_ring_remembers_the_last_ids_only() -> None:
+    from realtime.recent import RecentRing
+
+    ring = RecentRing(size=3)
+    for event_id in (1, 2, 3, 4):
+        ring.add(event_id)
+    assert 1 not in ring
+    assert all(i in ring for i in (2, 3, 4))

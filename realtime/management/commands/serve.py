@@ -67,11 +67,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         host: str = options["host"]
         port: int = options["port"]
-        if (
-            not is_loopback(host)
-            and not settings.API_KEYS
-            and not settings.ALLOW_UNPROTECTED_PUBLIC
-        ):
+        public = not is_loopback(host) and not settings.ALLOW_UNPROTECTED_PUBLIC
+        if public and settings.DEBUG:
+            raise CommandError(
+                f"Refusing to serve on {host} (not a loopback address) with DJANGO_DEBUG on: "
+                "debug pages show settings and code to whoever triggers an error. Set "
+                "DJANGO_DEBUG=false (and DJANGO_SECRET_KEY), or "
+                "JOBSENTINEL_ALLOW_UNPROTECTED_PUBLIC=true if the network is trusted."
+            )
+        if public and not settings.API_KEYS:
             raise CommandError(
                 f"Refusing to serve on {host} (not a loopback address) without API keys: anyone "
                 "on the network could read and change your data. Set JOBSENTINEL_API_KEYS, or "
@@ -81,7 +85,7 @@ class Command(BaseCommand):
         if not options["no_scheduler"]:
             scheduler = [
                 sys.executable,
-                "manage.py",
+                str(settings.BASE_DIR / "manage.py"),
                 "scrape",
                 "--every",
                 str(settings.SCRAPE_INTERVAL),
