@@ -1,4 +1,6 @@
-"""API keys, shared by the REST API and the WebSocket endpoint (one rule for both)."""
+"""API keys: which keys are valid, and how a request carries one. Shared by the REST API and
+the WebSocket endpoint (the REST API also accepts an `X-API-Key` header; the socket, for browsers
+that cannot set headers, `?api_key=`)."""
 
 from __future__ import annotations
 
