@@ -253,7 +253,7 @@ WS_MAX_BACKLOG_BYTES = env_int("JOBSENTINEL_WS_MAX_BACKLOG_BYTES", 1024 * 1024, 
 EVENT_RETENTION_DAYS = env_int("JOBSENTINEL_EVENT_RETENTION_DAYS", 7, minimum=1)
 SCRAPE_INTERVAL = env_int("JOBSENTINEL_SCRAPE_INTERVAL", 900, minimum=10)
 # How often the embedded-mode relay looks for events committed by other processes.
-RELAY_POLL_SECONDS = env_float("JOBSENTINEL_RELAY_POLL_SECONDS", 0.1, minimum=0.01)
+RELAY_POLL_SECONDS = env_float("JOBSENTINEL_RELAY_POLL_SECONDS", 0.05, minimum=0.01)
 
 LOGGING = {
     "version": 1,

@@ -14,7 +14,11 @@
 3. Access log without query strings. daphne logs the full URI of HTTP requests, so a key sent
    as `?api_key=` (say to the socket URL through a proxy that drops the Upgrade header) would
    land in the log. Paths are logged without their query string.
-4. Graceful restart. On SIGTERM/SIGINT daphne just drops every socket (clients see 1006 and
+4. One frame per event, not per socket. The hub hands every subscriber the same text object;
+   its WebSocket frame (unmasked, unfragmented, uncompressed: all daphne ever sends) is built
+   once and the same bytes are written to each socket, the way `websockets.broadcast` does,
+   instead of autobahn framing (and debug-formatting) it again for every socket.
+5. Graceful restart. On SIGTERM/SIGINT daphne just drops every socket (clients see 1006 and
    cannot tell a restart from a crash). Before the reactor shuts down, every open socket is sent
    1012 "service restart", so clients reconnect promptly (with jitter) and resume.
 """
@@ -22,6 +26,7 @@
 from __future__ import annotations
 
 import logging
+import struct
 import sys
 import time
 import weakref
@@ -67,7 +72,29 @@ def _pending_bytes(transport: Any) -> int:
         return 0
 
 
-def drop_slow_readers() -> None:
+_last_frame: tuple[str, bytes] | None = None
+
+
+def text_frame(text: str) -> bytes:
+    """A final, unmasked text frame (server to client) for `text`; the last one is cached, so
+    one event fanned out to many sockets is framed once."""
+    global _last_frame
+    if _last_frame is not None and _last_frame[0] is text:
+        return _last_frame[1]
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 65536:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    frame = header + payload
+    _last_frame = (text, frame)
+    return frame
+
+
+def fast_sends_and_slow_readers() -> None:
     from daphne.ws_protocol import WebSocketProtocol
     from django.conf import settings
     from twisted.internet import reactor as twisted_reactor
@@ -77,25 +104,41 @@ def drop_slow_readers() -> None:
     reactor: Any = twisted_reactor
     original_send = WebSocketProtocol.serverSend
 
-    def server_send(self: Any, content: Any, binary: bool = False) -> None:
+    def too_slow(self: Any) -> bool:
+        """True (and the socket on its way out) when this client stopped reading."""
         if getattr(self, "_jobsentinel_too_slow", False):
-            return
+            return True
         pending = _pending_bytes(self.transport)
         limit = settings.WS_MAX_BACKLOG_BYTES
         now = time.monotonic()
         if pending <= limit:
             self._jobsentinel_over_since = None
-        elif getattr(self, "_jobsentinel_over_since", None) is None:
+            return False
+        if getattr(self, "_jobsentinel_over_since", None) is None:
             self._jobsentinel_over_since = now
-        over_since = getattr(self, "_jobsentinel_over_since", None)
-        stuck = over_since is not None and now - over_since > SLOW_READER_SECONDS
-        if stuck or pending > limit * HARD_BACKLOG_FACTOR:
-            self._jobsentinel_too_slow = True
-            logger.info("closing a socket that stopped reading (%d bytes waiting)", pending)
-            self.sendCloseFrame(code=int(CloseCode.TOO_SLOW), isReply=False)
-            reactor.callLater(SLOW_READER_GRACE_SECONDS, self.transport.abortConnection)
+        stuck = now - self._jobsentinel_over_since > SLOW_READER_SECONDS
+        if not stuck and pending <= limit * HARD_BACKLOG_FACTOR:
+            return False
+        self._jobsentinel_too_slow = True
+        logger.info("closing a socket that stopped reading (%d bytes waiting)", pending)
+        self.sendCloseFrame(code=int(CloseCode.TOO_SLOW), isReply=False)
+        reactor.callLater(SLOW_READER_GRACE_SECONDS, self.transport.abortConnection)
+        return True
+
+    def server_send(self: Any, content: Any, binary: bool = False) -> None:
+        if too_slow(self):
             return
-        original_send(self, content, binary)
+        if (
+            binary
+            or not isinstance(content, str)
+            or self.state != self.STATE_OPEN
+            or self.send_state != self.SEND_STATE_GROUND
+            or self.send_queue
+            or self._perMessageCompress is not None
+        ):
+            original_send(self, content, binary)  # anything unusual: autobahn's own path
+            return
+        self.transport.write(text_frame(content))
 
     WebSocketProtocol.serverSend = server_send
     WebSocketProtocol._jobsentinel_backlog = True
@@ -155,5 +198,5 @@ def install() -> None:
         return
     allow_registered_close_codes()
     access_log_without_query_strings()
-    drop_slow_readers()
+    fast_sends_and_slow_readers()
     close_sockets_on_shutdown()
