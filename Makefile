@@ -41,5 +41,9 @@ test: install lint
 bench: migrate
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# The ten-minute reliability run: 1,000 sockets, events flowing, memory and delivery checked.
+soak: migrate
+	$(BIN)/python -m bench soak $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3 .mypy_cache .pytest_cache .ruff_cache
