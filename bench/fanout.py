@@ -95,11 +95,6 @@ class Window:
         return self.expected > 0 and self.delivered == self.expected and self.duplicates == 0
 
     @property
-    def producer_kept_up(self) -> bool:
-        """The producer met its schedule (otherwise the offered rate was not the planned one)."""
-        return bool(self.sent == self.producer["planned"] and self.producer["late_events"] == 0)
-
-    @property
     def noisy(self) -> bool:
         """Something else used a good share of the machine during the window."""
         return self.other_cpu_seconds / self.wall_seconds > NOISY_OTHER_CPU

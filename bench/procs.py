@@ -13,8 +13,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -146,12 +144,3 @@ def system_busy_seconds() -> float:
     # user nice system idle iowait irq softirq steal: everything but idle and iowait is busy.
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[1:9])
     return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
-
-
-def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False

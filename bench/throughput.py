@@ -20,7 +20,7 @@ QUICK_DURATION = 2.0
 START_DELIVERIES = 2_500.0
 QUICK_START_DELIVERIES = 500.0
 MAX_STEPS = 12
-QUICK_MAX_STEPS = 3
+QUICK_MAX_STEPS = 2
 # Stop bisecting when the last pass and the first failure are this close (ratio).
 RESOLUTION = 1.2
 QUICK_RESOLUTION = 1.6
