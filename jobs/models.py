@@ -234,8 +234,7 @@ class ScrapeStatus(models.TextChoices):
 
 
 class ScrapeRunQuerySet(models.QuerySet["ScrapeRun"]):
-    def finished(self) -> ScrapeRunQuerySet:
-        return self.exclude(status=ScrapeStatus.RUNNING)
+    """Typed queryset of runs (the API's filters are written against it)."""
 
 
 class ScrapeRun(TracksLoadedValues):

@@ -27,13 +27,6 @@ from jobs.signals import jobs_rescored
 MISSES_BEFORE_CLOSE = 2
 # Feeds that only list the newest jobs (remotive) cannot say a job is gone: close by age.
 FEED_JOB_MAX_AGE = timedelta(days=30)
-# Fields a scrape owns; user fields (hidden, starred, notes, application_status) are never here.
-SCRAPED_FIELDS = (
-    "title", "company", "location", "workplace", "department", "employment_type",
-    "description_html", "description_text", "url", "apply_url", "salary_min", "salary_max",
-    "salary_currency", "salary_interval", "posted_at", "content_hash", "fingerprint",
-    "score", "score_reasons",
-)  # fmt: skip
 MAX_SALARY = Decimal(10) ** 10
 # Column limits, so one over-long title from a board cannot fail a whole scrape.
 _LIMITS = {"title": 500, "company": 200, "location": 500, "department": 200,

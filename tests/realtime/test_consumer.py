@@ -464,9 +464,16 @@ async def test_a_stray_message_on_an_event_group_disturbs_nothing() -> None:
     comm, _ = await connect()
     try:
         layer = get_channel_layer()
+        # Reaches the hub's listener (the only group member): an unknown type, and a push
+        # missing its fields. Neither may end delivery for the sockets of this process.
         await layer.group_send("events.new_job", {"type": "something.else"})
+        await layer.group_send("events.new_job", {"type": "event.push"})
         await comm.send_json_to({"type": "ping"})
         assert (await receive(comm))["type"] == "pong"
+        job = await sync_to_async(make_job)()
+        message = await receive(comm)
+        assert message["type"] == "new_job"
+        assert message["data"]["job_id"] == job.pk
     finally:
         await comm.disconnect()
 
