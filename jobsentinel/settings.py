@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "huey.contrib.djhuey",
     "jobs",
     "realtime",
 ]
@@ -168,6 +169,31 @@ else:
             "CONFIG": {"capacity": CHANNEL_CAPACITY, "expiry": 60},
         }
     }
+
+# Background work (scheduled scrapes, "scrape now", alert delivery) runs on huey, in
+# `manage.py worker`, never in threads of the web server. Embedded mode keeps the queue in a
+# SQLite file in the data dir; with Redis, workers on several machines share one queue. The queue
+# is named after the channel prefix, so instances sharing a Redis or a data dir keep apart.
+QUEUE_NAME = env_str("JOBSENTINEL_QUEUE_NAME", CHANNEL_PREFIX)
+if REDIS_URL:
+    HUEY: dict[str, Any] = {
+        "huey_class": "huey.RedisHuey",
+        "name": QUEUE_NAME,
+        "url": REDIS_URL,
+        # huey runs tasks inline when DEBUG is on unless told otherwise: never here.
+        "immediate": False,
+        "utc": True,
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": QUEUE_NAME,
+        "filename": str(DATA_DIR / f"{QUEUE_NAME}-queue.sqlite3"),
+        "immediate": False,
+        "utc": True,
+    }
+HUEY["consumer"] = {"workers": env_int("JOBSENTINEL_WORKER_THREADS", 4, minimum=1),
+                    "worker_type": "thread"}  # fmt: skip
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -33,6 +33,20 @@ def _private_channel_prefix() -> None:
     config: dict[str, Any] = layer.get("CONFIG", {})
     if "prefix" in config:
         config["prefix"] = TEST_CHANNEL_PREFIX
+    _private_task_queue()
+
+
+def _private_task_queue() -> None:
+    """Point this process's huey at the queue its test subprocesses (worker, daphne) use: they
+    get JOBSENTINEL_CHANNEL_PREFIX=TEST_CHANNEL_PREFIX, and the queue is named after it."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.name = TEST_CHANNEL_PREFIX
+    if "filename" in HUEY.storage_kwargs:
+        HUEY.storage_kwargs["filename"] = str(
+            Path(settings.DATA_DIR) / f"{TEST_CHANNEL_PREFIX}-queue.sqlite3"
+        )
+    HUEY.storage = HUEY.create_storage()
 
 
 @pytest.fixture(autouse=True)
@@ -111,6 +125,7 @@ def subprocess_env(**overrides: str | None) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     env.pop("REDIS_URL", None)
+    env.pop("JOBSENTINEL_QUEUE_NAME", None)
     if settings.REDIS_URL:
         env["REDIS_URL"] = settings.REDIS_URL
     for key, value in overrides.items():
