@@ -10,6 +10,8 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs.vocabulary import RemotePreference, SalaryInterval, Workplace
+
 
 class TracksLoadedValues(models.Model):
     """Remembers the values of `TRACKED_FIELDS` as loaded or last saved, so a save without
@@ -82,13 +84,6 @@ class Source(models.Model):
         return f"{self.name} ({self.kind}:{self.token})"
 
 
-class Workplace(models.TextChoices):
-    REMOTE = "remote", "Remote"
-    HYBRID = "hybrid", "Hybrid"
-    ONSITE = "onsite", "On-site"
-    UNKNOWN = "unknown", "Unknown"
-
-
 class JobStatus(models.TextChoices):
     OPEN = "open", "Open"
     CLOSED = "closed", "Closed"
@@ -101,15 +96,6 @@ class ApplicationStatus(models.TextChoices):
     INTERVIEWING = "interviewing", "Interviewing"
     OFFER = "offer", "Offer"
     REJECTED = "rejected", "Rejected"
-
-
-class SalaryInterval(models.TextChoices):
-    UNKNOWN = "", "Unknown"
-    HOUR = "hour", "Per hour"
-    DAY = "day", "Per day"
-    WEEK = "week", "Per week"
-    MONTH = "month", "Per month"
-    YEAR = "year", "Per year"
 
 
 class JobQuerySet(models.QuerySet["Job"]):
@@ -155,7 +141,7 @@ class Job(TracksLoadedValues):
     company = models.CharField(max_length=200)
     location = models.CharField(max_length=500, blank=True)
     workplace = models.CharField(
-        max_length=10, choices=Workplace.choices, default=Workplace.UNKNOWN
+        max_length=10, choices=Workplace.choices(), default=Workplace.UNKNOWN.value
     )
     department = models.CharField(max_length=200, blank=True)
     employment_type = models.CharField(max_length=100, blank=True)
@@ -167,7 +153,10 @@ class Job(TracksLoadedValues):
     salary_max = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     salary_currency = models.CharField(max_length=3, blank=True)
     salary_interval = models.CharField(
-        max_length=10, choices=SalaryInterval.choices, blank=True, default=SalaryInterval.UNKNOWN
+        max_length=10,
+        choices=SalaryInterval.choices(),
+        blank=True,
+        default=SalaryInterval.UNKNOWN.value,
     )
     posted_at = models.DateTimeField(null=True, blank=True)
     first_seen = models.DateTimeField(default=timezone.now, db_index=True)
@@ -269,13 +258,6 @@ class ScrapeRun(TracksLoadedValues):
         return f"{self.source} {self.status} at {self.started_at:%Y-%m-%d %H:%M}"
 
 
-class RemotePreference(models.TextChoices):
-    ANY = "any", "Any"
-    REMOTE_ONLY = "remote_only", "Remote only"
-    REMOTE_OR_HYBRID = "remote_or_hybrid", "Remote or hybrid"
-    ONSITE_ONLY = "onsite_only", "On-site only"
-
-
 class Preferences(models.Model):
     """One row: what the user wants. `Preferences.load()` returns it, creating it if needed."""
 
@@ -288,7 +270,7 @@ class Preferences(models.Model):
     denied_companies = models.JSONField(default=list, blank=True)
     preferred_locations = models.JSONField(default=list, blank=True)
     remote_preference = models.CharField(
-        max_length=20, choices=RemotePreference.choices, default=RemotePreference.ANY
+        max_length=20, choices=RemotePreference.choices(), default=RemotePreference.ANY.value
     )
     salary_floor = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     salary_target = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)

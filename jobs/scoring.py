@@ -3,8 +3,7 @@ to a score in 0..1 plus the reasons behind it.
 
 Pure on purpose: no database, no clock, no settings. Ingest, the re-score command and tests
 all call the same code with a `ScoringPrefs` snapshot and an explicit `now`, so a score is
-reproducible from its inputs. The module also owns the two hashes ingest stores beside a job:
-`fingerprint` (same job on two boards) and `content_hash` (did what the user sees change).
+reproducible from its inputs.
 
 Scoring in two stages:
 
@@ -24,20 +23,19 @@ Scoring in two stages:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-from jobs.postings import CONTENT_FIELDS, Posting
+from jobs.fingerprints import company_key, fold
+from jobs.postings import Posting
+from jobs.sanitize import html_to_text
+from jobs.vocabulary import RemotePreference, SalaryInterval, Workplace
 
 if TYPE_CHECKING:  # Only for the annotation: scoring must not need the ORM at run time.
     from jobs.models import Preferences
@@ -50,9 +48,6 @@ __all__ = [
     "ScoreResult",
     "ScoringPrefs",
     "annualize",
-    "content_hash",
-    "fingerprint",
-    "plain_text",
     "score_posting",
 ]
 
@@ -74,21 +69,18 @@ GATE_RULES: frozenset[str] = frozenset(
     {"denied_company", "excluded_keyword", "title_blocklist", "salary_floor", "workplace"}
 )
 
-# Values of jobs.models.RemotePreference / Workplace / SalaryInterval, spelled out here so
-# this module stays importable without Django set up.
-_REMOTE_PREFERENCES = frozenset({"any", "remote_only", "remote_or_hybrid", "onsite_only"})
 _ADMITTED_WORKPLACES: dict[str, frozenset[str]] = {
-    "remote_only": frozenset({"remote"}),
-    "remote_or_hybrid": frozenset({"remote", "hybrid"}),
-    "onsite_only": frozenset({"onsite", "hybrid"}),
+    RemotePreference.REMOTE_ONLY: frozenset({Workplace.REMOTE}),
+    RemotePreference.REMOTE_OR_HYBRID: frozenset({Workplace.REMOTE, Workplace.HYBRID}),
+    RemotePreference.ONSITE_ONLY: frozenset({Workplace.ONSITE, Workplace.HYBRID}),
 }
 # Paid periods per year, assuming a 40-hour week and 52 weeks (260 working days).
 _ANNUAL_FACTORS: dict[str, Decimal] = {
-    "hour": Decimal(2080),
-    "day": Decimal(260),
-    "week": Decimal(52),
-    "month": Decimal(12),
-    "year": Decimal(1),
+    SalaryInterval.HOUR: Decimal(2080),
+    SalaryInterval.DAY: Decimal(260),
+    SalaryInterval.WEEK: Decimal(52),
+    SalaryInterval.MONTH: Decimal(12),
+    SalaryInterval.YEAR: Decimal(1),
 }
 
 # Title match: any keyword gets most of the credit (title keywords are usually alternatives:
@@ -121,7 +113,7 @@ class ScoringPrefs:
     excluded_keywords: tuple[str, ...] = ()
     denied_companies: tuple[str, ...] = ()
     preferred_locations: tuple[str, ...] = ()
-    remote_preference: str = "any"
+    remote_preference: str = RemotePreference.ANY
     salary_floor: Decimal | None = None
     salary_target: Decimal | None = None
     salary_currency: str = "USD"
@@ -132,7 +124,7 @@ class ScoringPrefs:
         """Snapshot a `Preferences` row. Tolerant of hand-edited JSON (admin, shell): lists
         may hold numbers or junk, a list field may be a comma-separated string, and
         `boost_keywords` may be a keyword → weight dict or a plain list (weight 1)."""
-        remote = str(prefs.remote_preference or "any").strip().lower()
+        remote = str(prefs.remote_preference or RemotePreference.ANY).strip().lower()
         return cls(
             title_keywords=_terms(prefs.title_keywords),
             title_blocklist=_terms(prefs.title_blocklist),
@@ -140,7 +132,9 @@ class ScoringPrefs:
             excluded_keywords=_terms(prefs.excluded_keywords),
             denied_companies=_terms(prefs.denied_companies),
             preferred_locations=_terms(prefs.preferred_locations),
-            remote_preference=remote if remote in _REMOTE_PREFERENCES else "any",
+            remote_preference=remote
+            if remote in RemotePreference.values()
+            else RemotePreference.ANY,
             salary_floor=_positive_decimal(prefs.salary_floor),
             salary_target=_positive_decimal(prefs.salary_target),
             salary_currency=str(prefs.salary_currency or "").strip().upper(),
@@ -264,76 +258,13 @@ class ScoreResult:
 # --------------------------------------------------------------------------- text helpers
 
 
-class _TextExtractor(HTMLParser):
-    # Tags whose content is never visible text (and, in unsanitized board HTML, may be code).
-    _SKIP = frozenset({"script", "style", "template", "head", "title"})
-    # Tags that end a line, so "<li>Python</li><li>Django</li>" doesn't become "PythonDjango".
-    _BLOCK = frozenset(
-        {
-            "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt",
-            "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-            "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th",
-            "tr", "ul",
-        }
-    )  # fmt: skip
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip_depth = 0
-        self._pre_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skip_depth += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-            if tag == "pre":
-                self._pre_depth += 1
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        # <br/>, <hr/>: a line break, and never opens a skipped section.
-        if tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skip_depth = max(0, self._skip_depth - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-            if tag == "pre":
-                self._pre_depth = max(0, self._pre_depth - 1)
-
-    def handle_data(self, data: str) -> None:
-        if self._skip_depth:
-            return
-        # Source newlines are just whitespace in HTML (only <pre> keeps them); lines come
-        # from block tags. Inline tags add nothing, so "<b>Kuber</b>netes" stays one word.
-        self.parts.append(data if self._pre_depth else re.sub(r"\s+", " ", data))
-
-
-def plain_text(html: str) -> str:
-    """Visible text of an HTML fragment: tags dropped, entities decoded, script/style content
-    removed, one line per block element (no blank lines), runs of spaces collapsed."""
-    if not html:
-        return ""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    lines = (" ".join(raw.split()) for raw in "".join(parser.parts).splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def _fold(text: str) -> str:
-    """Case- and accent-insensitive form for matching: "Zürich" and "zurich" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.casefold().split())
+def _workplace(posting: Posting) -> str:
+    return (posting.workplace or Workplace.UNKNOWN).strip().lower()
 
 
 @lru_cache(maxsize=1024)
 def _term_pattern(term: str) -> re.Pattern[str] | None:
-    folded = _fold(term)
+    folded = fold(term)
     if not folded:
         return None
     body = r"\s+".join(re.escape(word) for word in folded.split())
@@ -344,7 +275,7 @@ def _term_pattern(term: str) -> re.Pattern[str] | None:
 
 def _find_terms(text: str, terms: Iterable[str]) -> list[str]:
     """The terms that occur in `text` as whole words, case- and accent-insensitively."""
-    folded = _fold(text)
+    folded = fold(text)
     found = []
     for term in terms:
         pattern = _term_pattern(term)
@@ -390,19 +321,15 @@ def _money(amount: Decimal, currency: str) -> str:
 # --------------------------------------------------------------------------- gates
 
 
-def _company_key(company: str) -> str:
-    return " ".join(_company_tokens(company))
-
-
 def _gate(posting: Posting, prefs: ScoringPrefs, description: str) -> Reason | None:
     company = posting.company.strip()
     if prefs.denied_companies and company:
-        key = _company_key(company)
+        key = company_key(company)
         for denied in prefs.denied_companies:
             # Exact (case-insensitive) or normalized: "acme" denies "ACME, Inc." but never
             # "Acmeville" — a substring match would hide jobs the user never meant to hide.
             if denied.strip().casefold() == company.casefold() or (
-                key and _company_key(denied) == key
+                key and company_key(denied) == key
             ):
                 return Reason("denied_company", 0.0, f"{company} is on your denied list")
 
@@ -427,8 +354,8 @@ def _gate(posting: Posting, prefs: ScoringPrefs, description: str) -> Reason | N
             )
 
     admitted = _ADMITTED_WORKPLACES.get(prefs.remote_preference)
-    workplace = (posting.workplace or "unknown").strip().lower()
-    if admitted is not None and workplace != "unknown" and workplace not in admitted:
+    workplace = _workplace(posting)
+    if admitted is not None and workplace != Workplace.UNKNOWN and workplace not in admitted:
         wanted = prefs.remote_preference.replace("_", " ")
         return Reason("workplace", 0.0, f"{workplace} job, you want {wanted}")
     return None
@@ -466,18 +393,18 @@ def _keyword_factor(posting: Posting, prefs: ScoringPrefs, description: str) -> 
 
 def _location_factor(posting: Posting, prefs: ScoringPrefs) -> tuple[float, str]:
     """Half where the job is (preferred locations), half how (remote preference)."""
-    workplace = (posting.workplace or "unknown").strip().lower()
+    workplace = _workplace(posting)
     details: list[str] = []
 
-    if workplace == "remote":
+    if workplace == Workplace.REMOTE:
         # A remote job can be done from any of the user's locations.
         place = 1.0
         details.append("remote, so location fits")
     elif prefs.preferred_locations:
         # Substring, not whole word: "york" should find "New York, NY", and a city finds
         # its longer spellings ("Berlin" in "Berlin-Mitte").
-        where = _fold(posting.location)
-        matched = [loc for loc in prefs.preferred_locations if _fold(loc) and _fold(loc) in where]
+        where = fold(posting.location)
+        matched = [loc for loc in prefs.preferred_locations if fold(loc) and fold(loc) in where]
         place = 1.0 if matched else 0.0
         details.append(f"in {matched[0]}" if matched else "not in a preferred location")
     else:
@@ -545,7 +472,7 @@ def _clamp(value: float) -> float:
 
 def score_posting(posting: Posting, prefs: ScoringPrefs, *, now: datetime) -> ScoreResult:
     """Score `posting` against `prefs` as of `now`. Deterministic: same inputs, same result."""
-    description = plain_text(posting.description_html)
+    description = html_to_text(posting.description_html)
     gate = _gate(posting, prefs, description)
     if gate is not None:
         return ScoreResult(score=0.0, reasons=(gate,))
@@ -565,75 +492,3 @@ def score_posting(posting: Posting, prefs: ScoringPrefs, *, now: datetime) -> Sc
         total += points
         reasons.append(Reason(rule, round(points, 4), detail))
     return ScoreResult(score=round(_clamp(total), 4), reasons=tuple(reasons))
-
-
-# --------------------------------------------------------------------------- hashes
-
-# Legal-form words dropped from the end of a company name for matching. Only trailing ones:
-# "Co" ends "Acme Co" but starts "Co Health".
-_COMPANY_SUFFIXES = frozenset(
-    {
-        "ab", "ag", "as", "bv", "co", "company", "corp", "corporation", "gmbh", "inc",
-        "incorporated", "kg", "limited", "llc", "llp", "lp", "ltd", "nv", "oy", "plc", "pte",
-        "pty", "sa", "sarl", "sas", "se", "spa", "srl",
-    }
-)  # fmt: skip
-# Ways boards spell "no particular place", folded to one so they fingerprint alike.
-_ANYWHERE = frozenset({"anywhere", "worldwide", "global", "remote", "work from home", "wfh"})
-# The first segment of a location: "San Francisco, CA" and "San Francisco" agree on it.
-_LOCATION_SEPARATORS = re.compile(r"[,;/|()\u2013\u2014]|\s-\s")
-
-
-def _words(text: str) -> list[str]:
-    # Any run of non-alphanumerics is a separator: "Acme, Inc." → ["acme", "inc"].
-    return re.sub(r"[^\w]+|_", " ", _fold(text)).split()
-
-
-def _company_tokens(company: str) -> list[str]:
-    # Dots go first so abbreviations stay one word: "S.A." → "sa", "Inc." → "inc".
-    tokens = _words(company.replace(".", ""))
-    # "Acme GmbH & Co. KG" loses all three; a name that is only a suffix word is kept.
-    while len(tokens) > 1 and tokens[-1] in _COMPANY_SUFFIXES:
-        tokens.pop()
-    return tokens
-
-
-def _location_key(location: str) -> str:
-    first = _LOCATION_SEPARATORS.split(location, maxsplit=1)[0]
-    key = " ".join(_words(first))
-    return "remote" if key in _ANYWHERE else key
-
-
-def fingerprint(company: str, title: str, location: str) -> str:
-    """Cross-source duplicate key: sha256 hex of normalized `company|title|location`.
-
-    Case, accents, punctuation and spacing are ignored; legal suffixes ("Inc", "GmbH") are
-    dropped from the company; seniority words stay in the title (a Senior and a Junior
-    opening are different jobs); only the location's first segment counts ("Berlin, DE"
-    equals "Berlin"), with "Anywhere"/"Worldwide" read as "Remote".
-    """
-    key = "|".join(
-        (" ".join(_company_tokens(company)), " ".join(_words(title)), _location_key(location))
-    )
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, Decimal):
-        # normalize(): 100, 100.0 and 100.00 are the same salary whichever source or DB
-        # round-trip produced them. "f" avoids the exponent normalize() may introduce.
-        return format(value.normalize(), "f")
-    if isinstance(value, datetime):
-        return _aware(value).astimezone(UTC).isoformat()
-    raise TypeError(f"unexpected {type(value).__name__} in posting content")
-
-
-def content_hash(posting: Posting) -> str:
-    """sha256 hex of what a user sees of a posting, stable across runs and processes, so
-    ingest can tell a real change from a re-scrape of the same content. Ids and
-    bookkeeping are left out."""
-    content = {name: getattr(posting, name) for name in CONTENT_FIELDS}
-    encoded = json.dumps(
-        content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_value
-    )
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

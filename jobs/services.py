@@ -17,10 +17,11 @@ from django.db import transaction
 from django.db.models import Avg
 from django.utils import timezone
 
+from jobs.fingerprints import content_hash, fingerprint
 from jobs.models import Job, JobStatus, Preferences, ScrapeRun, ScrapeStatus, Source
 from jobs.postings import CONTENT_FIELDS, Posting
 from jobs.sanitize import html_to_text, sanitize_html
-from jobs.scoring import ScoringPrefs, content_hash, fingerprint, score_posting
+from jobs.scoring import ScoringPrefs, score_posting
 from jobs.signals import jobs_rescored
 
 # A job missing from this many consecutive complete fetches of its board is closed.

@@ -252,10 +252,10 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "jobs.models.JobStatus",
         "ScrapeStatusEnum": "jobs.models.ScrapeStatus",
         "SourceKindEnum": "jobs.models.SourceKind",
-        "WorkplaceEnum": "jobs.models.Workplace",
+        "WorkplaceEnum": "jobs.vocabulary.Workplace.choices",
         "ApplicationStatusEnum": "jobs.models.ApplicationStatus",
-        "SalaryIntervalEnum": "jobs.models.SalaryInterval",
-        "RemotePreferenceEnum": "jobs.models.RemotePreference",
+        "SalaryIntervalEnum": "jobs.vocabulary.SalaryInterval.choices",
+        "RemotePreferenceEnum": "jobs.vocabulary.RemotePreference.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

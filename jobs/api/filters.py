@@ -14,7 +14,8 @@ from django.db.models.expressions import OrderBy
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from jobs.models import JobQuerySet, JobStatus, ScrapeRunQuerySet, ScrapeStatus, Workplace
+from jobs.models import JobQuerySet, JobStatus, ScrapeRunQuerySet, ScrapeStatus
+from jobs.vocabulary import Workplace
 
 # Every ordering ends with the id so that pages never overlap or skip rows of equal keys.
 # Jobs without a posting date sort last either way: "newest posted" should not start with
@@ -56,7 +57,7 @@ class JobFilter(serializers.Serializer[Any]):
         min_value=1, max_value=MAX_ID, required=False, help_text="A source id."
     )
     min_score = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
-    workplace = serializers.ChoiceField(choices=Workplace.choices, required=False)
+    workplace = serializers.ChoiceField(choices=Workplace.choices(), required=False)
     company = serializers.CharField(
         required=False, max_length=200, help_text="Part of the company name (any case)."
     )

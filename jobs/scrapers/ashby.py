@@ -10,9 +10,6 @@ from typing import Any
 
 from jobs.postings import Posting
 from jobs.scrapers.base import (
-    HYBRID,
-    ONSITE,
-    REMOTE,
     as_dict,
     build_url,
     clean_text,
@@ -34,10 +31,15 @@ from jobs.scrapers.base import (
     web_url,
 )
 from jobs.scrapers.http import HttpClient
+from jobs.vocabulary import Workplace
 
 DEFAULT_BASE = "https://api.ashbyhq.com"
 
-_WORKPLACE_TYPES = {"remote": REMOTE, "hybrid": HYBRID, "onsite": ONSITE}
+_WORKPLACE_TYPES = {
+    "remote": Workplace.REMOTE,
+    "hybrid": Workplace.HYBRID,
+    "onsite": Workplace.ONSITE,
+}
 # Compensation intervals read "1 YEAR", "1 HOUR", ...; any other multiple has no equivalent.
 _INTERVAL = re.compile(r"1 (HOUR|DAY|WEEK|MONTH|YEAR)")
 
@@ -101,7 +103,7 @@ def _workplace(job: dict[str, Any], locations: list[str]) -> str:
         return stated
     # Older boards have only the isRemote flag.
     if job.get("isRemote") is True:
-        return REMOTE
+        return Workplace.REMOTE
     return infer_workplace(locations)
 
 

@@ -18,17 +18,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from jobs.postings import Posting
+from jobs.vocabulary import Workplace
 
 if TYPE_CHECKING:
     from jobs.scrapers.http import HttpClient
 
 logger = logging.getLogger(__name__)
-
-# The values of jobs.models.Workplace / SalaryInterval. Spelled out here because importing
-# jobs.models needs a configured Django, and parsing must stay usable without one; a test
-# keeps the two in step.
-REMOTE, HYBRID, ONSITE, UNKNOWN = "remote", "hybrid", "onsite", "unknown"
-INTERVALS = frozenset({"hour", "day", "week", "month", "year"})
 
 
 class SourceError(Exception):
@@ -298,10 +293,10 @@ def infer_workplace(places: Iterable[str], *, concrete_is_onsite: bool = True) -
     place means on-site (when the vendor's silence implies it); nothing at all is unknown."""
     names = [name for name in places if name]
     if any(_REMOTE_WORD.search(name) for name in names):
-        return REMOTE
+        return Workplace.REMOTE
     if any(_HYBRID_WORD.search(name) for name in names):
-        return HYBRID
-    return ONSITE if names and concrete_is_onsite else UNKNOWN
+        return Workplace.HYBRID
+    return Workplace.ONSITE if names and concrete_is_onsite else Workplace.UNKNOWN
 
 
 _EMPLOYMENT_TYPES = {

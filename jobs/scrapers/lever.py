@@ -13,10 +13,6 @@ from typing import Any
 
 from jobs.postings import Posting
 from jobs.scrapers.base import (
-    HYBRID,
-    ONSITE,
-    REMOTE,
-    UNKNOWN,
     PayloadError,
     as_dict,
     build_url,
@@ -40,13 +36,19 @@ from jobs.scrapers.base import (
     web_url,
 )
 from jobs.scrapers.http import HttpClient
+from jobs.vocabulary import Workplace
 
 DEFAULT_BASE = "https://api.lever.co"
 PAGE_SIZE = 100
 # 100 pages of 100 is far beyond any real board; past it the server is ignoring `skip`.
 MAX_PAGES = 100
 
-_WORKPLACE_TYPES = {"remote": REMOTE, "hybrid": HYBRID, "onsite": ONSITE, "on-site": ONSITE}
+_WORKPLACE_TYPES = {
+    "remote": Workplace.REMOTE,
+    "hybrid": Workplace.HYBRID,
+    "onsite": Workplace.ONSITE,
+    "on-site": Workplace.ONSITE,
+}
 # "per-year-salary", "per-month-salary", "per-hour-wage", ...; "one-time" has no interval.
 _INTERVAL = re.compile(r"per-(hour|day|week|month|year)-")
 
@@ -110,7 +112,7 @@ def _workplace(value: Any, locations: list[str]) -> str:
     if stated:
         return stated
     # "unspecified": a city alone does not say the job is on-site, but "Remote" does say remote.
-    return infer_workplace(locations, concrete_is_onsite=False) if locations else UNKNOWN
+    return infer_workplace(locations, concrete_is_onsite=False) if locations else Workplace.UNKNOWN
 
 
 def _description(posting: dict[str, Any]) -> str:

@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 from jobs.postings import Posting
 from jobs.scrapers.base import (
-    REMOTE,
     build_url,
     clean_text,
     employment_type,
@@ -31,6 +30,7 @@ from jobs.scrapers.base import (
     required_url,
 )
 from jobs.scrapers.http import HttpClient
+from jobs.vocabulary import SalaryInterval, Workplace
 
 DEFAULT_BASE = "https://remotive.com"
 ALL_CATEGORIES = "all"
@@ -62,7 +62,7 @@ def _posting(raw: Any, company: str) -> Posting:
         company=clean_text(job.get("company_name")) or company,
         url=required_url(job, "url"),
         location=clean_text(job.get("candidate_required_location")),
-        workplace=REMOTE,
+        workplace=Workplace.REMOTE,
         department=clean_text(job.get("category")),
         employment_type=employment_type(job.get("job_type")),
         description_html=html_text(job.get("description")),
@@ -105,11 +105,14 @@ _UP_TO = re.compile(r"\b(up to|max(imum)?|until)\b", re.IGNORECASE)
 _FROM = re.compile(r"\b(from|starting|min(imum)?|at least)\b|\+\s*$", re.IGNORECASE)
 # First match wins: "per hour" must not fall through to the magnitude guess for years.
 _INTERVAL_HINTS = (
-    ("hour", re.compile(r"hour|\bhr\b|/\s*h\b", re.IGNORECASE)),
-    ("day", re.compile(r"\bday\b|daily|/\s*d\b", re.IGNORECASE)),
-    ("week", re.compile(r"week|/\s*wk?\b", re.IGNORECASE)),
-    ("month", re.compile(r"month|/\s*mo\b", re.IGNORECASE)),
-    ("year", re.compile(r"year|annual|annum|\byr\b|/\s*y\b|\bp\.?a\.?\b", re.IGNORECASE)),
+    (SalaryInterval.HOUR, re.compile(r"hour|\bhr\b|/\s*h\b", re.IGNORECASE)),
+    (SalaryInterval.DAY, re.compile(r"\bday\b|daily|/\s*d\b", re.IGNORECASE)),
+    (SalaryInterval.WEEK, re.compile(r"week|/\s*wk?\b", re.IGNORECASE)),
+    (SalaryInterval.MONTH, re.compile(r"month|/\s*mo\b", re.IGNORECASE)),
+    (
+        SalaryInterval.YEAR,
+        re.compile(r"year|annual|annum|\byr\b|/\s*y\b|\bp\.?a\.?\b", re.IGNORECASE),
+    ),
 )
 # With no stated interval, a figure this large is a yearly salary (no hourly or daily rate is).
 _YEARLY_AT_LEAST = Decimal(10_000)
@@ -181,7 +184,7 @@ def _interval(text: str, largest: Decimal) -> str:
     for interval, hint in _INTERVAL_HINTS:
         if hint.search(text):
             return interval
-    return "year" if largest >= _YEARLY_AT_LEAST else ""
+    return SalaryInterval.YEAR if largest >= _YEARLY_AT_LEAST else SalaryInterval.UNKNOWN
 
 
 adapter = RemotiveAdapter()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.models import SalaryInterval, SourceKind, Workplace
-from jobs.scrapers import ADAPTERS, UnknownKind, base, get_adapter, validate_token
+from jobs.models import SourceKind
+from jobs.scrapers import ADAPTERS, UnknownKind, get_adapter, validate_token
 from jobs.scrapers.ashby import AshbyAdapter
 from jobs.scrapers.greenhouse import GreenhouseAdapter
 from jobs.scrapers.lever import LeverAdapter
@@ -36,12 +36,6 @@ def test_completeness():
         "ashby": True,
         "remotive": False,
     }
-
-
-def test_parsing_constants_match_the_models():
-    workplaces = {base.REMOTE, base.HYBRID, base.ONSITE, base.UNKNOWN}
-    assert workplaces == set(Workplace.values)
-    assert base.INTERVALS | {""} == set(SalaryInterval.values)
 
 
 def test_get_adapter():
