@@ -15,7 +15,8 @@ import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from jobs.postings import CONTENT_FIELDS, Posting
+from jobs.job_fields import BOARD_FIELDS
+from jobs.postings import Posting
 
 __all__ = ["company_key", "content_hash", "fingerprint", "fold"]
 
@@ -95,7 +96,7 @@ def content_hash(posting: Posting) -> str:
     """sha256 hex of what a user sees of a posting, stable across runs and processes, so
     ingest can tell a real change from a re-scrape of the same content. Ids and
     bookkeeping are left out."""
-    content = {name: getattr(posting, name) for name in CONTENT_FIELDS}
+    content = {name: getattr(posting, name) for name in BOARD_FIELDS}
     encoded = json.dumps(
         content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_value
     )

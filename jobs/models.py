@@ -3,6 +3,7 @@ user's preferences. Models stay thin; writes live in `jobs.services`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -10,25 +11,77 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs import job_fields
 from jobs.vocabulary import RemotePreference, SalaryInterval, Workplace
 
 
+class UnsaidChange(Exception):
+    """A write of tracked fields that cannot say what it changed (so no event could be right)."""
+
+
 class TracksLoadedValues(models.Model):
-    """Remembers the values of `TRACKED_FIELDS` as loaded or last saved, so a save without
-    `update_fields` (the admin, a shell) can still say which fields it changed."""
+    """The diff of every save, computed by the save itself.
+
+    The values of `TRACKED_FIELDS` are remembered as loaded (or last written); `save()`
+    compares against them and leaves the tracked fields it really changes in
+    `saved_changes` for the post_save receivers, whatever the caller passed as
+    `update_fields` (which only narrows what is written). A save of an existing row that was
+    never loaded has nothing to compare with: it must name its `update_fields`, or it raises.
+    """
 
     TRACKED_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    saved_changes: frozenset[str]
+    _loaded_values: dict[str, Any]
 
     class Meta:
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        self.saved_changes = self._changes(
+            update_fields, inserting=bool(kwargs.get("force_insert"))
+        )
         # One transaction for the row and whatever post_save receivers write beside it (the
         # event log), so neither can commit without the other. No savepoint when nested.
         with transaction.atomic(savepoint=False):
             super().save(*args, **kwargs)
-        # post_save receivers ran inside super().save() and saw the old snapshot.
-        self._loaded_values = {name: getattr(self, name) for name in self.TRACKED_FIELDS}
+        # Receivers ran inside super().save() against the old values; now these are written.
+        self._remember(self.TRACKED_FIELDS if update_fields is None else update_fields)
+
+    def _changes(self, update_fields: Iterable[str] | None, *, inserting: bool) -> frozenset[str]:
+        # A new object is a new row, unless it names the pk of one that exists (then Django
+        # updates that row, and nothing here knows what it held).
+        if self._state.adding and (self.pk is None or inserting):
+            return frozenset()
+        loaded: dict[str, Any] | None = getattr(self, "_loaded_values", None)
+        if loaded is None:
+            if update_fields is None:
+                raise UnsaidChange(
+                    f"{type(self).__name__} #{self.pk} was not loaded from the database, so "
+                    "its save cannot tell what changed: load it first, or pass update_fields"
+                )
+            loaded = {}
+        if update_fields is None:
+            # Django writes only the loaded fields of a partly loaded object; reading a
+            # deferred one here would also cost a query.
+            deferred = self.get_deferred_fields()
+            names: Iterable[str] = [n for n in self.TRACKED_FIELDS if n not in deferred]
+        else:
+            names = update_fields
+        return frozenset(
+            name
+            for name in names
+            if name in self.TRACKED_FIELDS
+            and (name not in loaded or getattr(self, name) != loaded[name])
+        )
+
+    def _remember(self, names: Iterable[str]) -> None:
+        loaded: dict[str, Any] = self.__dict__.setdefault("_loaded_values", {})
+        deferred = self.get_deferred_fields()  # reading one would query the database
+        for name in names:
+            if name in self.TRACKED_FIELDS and name not in deferred:
+                loaded[name] = getattr(self, name)
 
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
@@ -40,12 +93,10 @@ class TracksLoadedValues(models.Model):
         }
         return instance
 
-    def changed_since_load(self) -> set[str] | None:
-        """Tracked fields whose value differs from the loaded one; None if never loaded."""
-        loaded: dict[str, Any] | None = getattr(self, "_loaded_values", None)
-        if loaded is None:
-            return None
-        return {name for name, value in loaded.items() if getattr(self, name) != value}
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        fields = kwargs.get("fields")
+        self._remember(self.TRACKED_FIELDS if fields is None else fields)
 
 
 class SourceKind(models.TextChoices):
@@ -99,6 +150,29 @@ class ApplicationStatus(models.TextChoices):
 
 
 class JobQuerySet(models.QuerySet["Job"]):
+    # Bulk writes send no post_save, so they may only touch bookkeeping fields: a change a
+    # user would care about must be a save (one job_updated each) or announce itself.
+    def update(self, **kwargs: Any) -> int:
+        _refuse_unannounced(kwargs)
+        return super().update(**kwargs)
+
+    def bulk_update(
+        self, objs: Iterable[Job], fields: Iterable[str], batch_size: int | None = None
+    ) -> int:
+        names = list(fields)
+        _refuse_unannounced(names)
+        return super().bulk_update(objs, names, batch_size=batch_size)
+
+    def bulk_update_announced(self, objs: Sequence[Job], fields: Sequence[str]) -> int:
+        """`bulk_update` for a caller that announces the change itself, once for all (a
+        rescore sends one `jobs_rescored`): the one way to write tracked fields in bulk."""
+        # A plain queryset: Django's bulk_update runs through update(), which refuses these.
+        unguarded: models.QuerySet[Job] = models.QuerySet(model=self.model, using=self.db)
+        written = unguarded.bulk_update(objs, fields)
+        for job in objs:
+            job._remember(fields)
+        return written
+
     def open(self) -> JobQuerySet:
         return self.filter(status=JobStatus.OPEN)
 
@@ -109,31 +183,17 @@ class JobQuerySet(models.QuerySet["Job"]):
         return self.visible().select_related("source").order_by("-first_seen", "-id")
 
 
+def _refuse_unannounced(fields: Iterable[str]) -> None:
+    tracked = sorted(set(fields) & set(job_fields.TRACKED_FIELDS))
+    if tracked:
+        raise UnsaidChange(
+            f"a bulk write of {', '.join(tracked)} would change jobs without a job_updated "
+            "event: save each job, or use bulk_update_announced and send one event"
+        )
+
+
 class Job(TracksLoadedValues):
-    TRACKED_FIELDS = (
-        "title",
-        "company",
-        "location",
-        "workplace",
-        "department",
-        "employment_type",
-        "description_html",
-        "description_text",
-        "url",
-        "apply_url",
-        "salary_min",
-        "salary_max",
-        "salary_currency",
-        "salary_interval",
-        "posted_at",
-        "status",
-        "closed_at",
-        "score",
-        "hidden",
-        "starred",
-        "application_status",
-        "notes",
-    )
+    TRACKED_FIELDS = job_fields.TRACKED_FIELDS
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="jobs")
     external_id = models.CharField(max_length=200)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,9 +11,9 @@ from decimal import Decimal
 class Posting:
     """A job as a board shows it, before JobSentinel stores, sanitizes or scores it.
 
+    Its fields are the board's id for the job and `jobs.job_fields.BOARD_FIELDS`.
     `description_html` is the board's HTML, unescaped but NOT sanitized (ingest sanitizes).
-    `workplace` is one of jobs.models.Workplace values: remote, hybrid, onsite, unknown.
-    `salary_interval` is one of jobs.models.SalaryInterval values ("" when unknown).
+    `workplace` is a `jobs.vocabulary.Workplace`, `salary_interval` a `SalaryInterval`.
     """
 
     external_id: str
@@ -31,7 +31,3 @@ class Posting:
     salary_currency: str = ""
     salary_interval: str = ""
     posted_at: datetime | None = None
-
-
-# Everything a posting says about the job itself (all but the board's id for it).
-CONTENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Posting) if f.name != "external_id")

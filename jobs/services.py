@@ -18,8 +18,9 @@ from django.db.models import Avg
 from django.utils import timezone
 
 from jobs.fingerprints import content_hash, fingerprint
+from jobs.job_fields import BOARD_FIELDS
 from jobs.models import Job, JobStatus, Preferences, ScrapeRun, ScrapeStatus, Source
-from jobs.postings import CONTENT_FIELDS, Posting
+from jobs.postings import Posting
 from jobs.sanitize import html_to_text, sanitize_html
 from jobs.scoring import ScoringPrefs, score_posting
 from jobs.signals import jobs_rescored
@@ -56,7 +57,7 @@ def posting_fields(posting: Posting, prefs: ScoringPrefs, *, now: datetime) -> d
     """The scraped fields of a Job, computed from a posting (sanitized, hashed, scored)."""
     safe_html = sanitize_html(posting.description_html)
     result = score_posting(posting, prefs, now=now)
-    values: dict[str, Any] = {name: getattr(posting, name) for name in CONTENT_FIELDS}
+    values: dict[str, Any] = {name: getattr(posting, name) for name in BOARD_FIELDS}
     values.update(
         description_html=safe_html,
         description_text=html_to_text(safe_html),
@@ -309,7 +310,7 @@ def rescore_jobs(*, now: datetime | None = None) -> int:
                 if abs(result.score - job.score) >= 1e-4:
                     job.score, job.score_reasons = result.score, result.reasons_json()
                     dirty.append(job)
-            Job.objects.bulk_update(dirty, ["score", "score_reasons"])
+            Job.objects.bulk_update_announced(dirty, ["score", "score_reasons"])
             changed += len(dirty)
             last_id = batch[-1].id
         if changed:
@@ -319,7 +320,7 @@ def rescore_jobs(*, now: datetime | None = None) -> int:
 
 def job_as_posting(job: Job) -> Posting:
     return Posting(
-        external_id=job.external_id, **{name: getattr(job, name) for name in CONTENT_FIELDS}
+        external_id=job.external_id, **{name: getattr(job, name) for name in BOARD_FIELDS}
     )
 
 

@@ -9,38 +9,11 @@ from typing import Any
 
 from django.db.models.signals import post_save
 
+from jobs.job_fields import public_changes
 from jobs.models import Job, ScrapeRun, ScrapeStatus
 from jobs.signals import jobs_rescored, scrape_cycle_finished
 from realtime import log
 from realtime.events import EventType
-
-# Model field → the name a client sees in `job_updated.changes`. Fields not listed here (hashes,
-# last_seen, fingerprints) are bookkeeping: saving only those sends nothing.
-JOB_CHANGE_NAMES: dict[str, str] = {
-    "title": "title",
-    "company": "company",
-    "location": "location",
-    "workplace": "workplace",
-    "department": "department",
-    "employment_type": "employment_type",
-    "description_html": "description",
-    "description_text": "description",
-    "url": "url",
-    "apply_url": "apply_url",
-    "salary_min": "salary",
-    "salary_max": "salary",
-    "salary_currency": "salary",
-    "salary_interval": "salary",
-    "posted_at": "posted_at",
-    "status": "status",
-    "closed_at": "status",
-    "score": "score",
-    "hidden": "hidden",
-    "starred": "starred",
-    "application_status": "application_status",
-    "notes": "notes",
-}
-
 
 SNIPPET_CHARS = 240
 
@@ -65,15 +38,6 @@ def job_summary(job: Job) -> dict[str, Any]:
     }
 
 
-def job_changes(job: Job, update_fields: frozenset[str] | None) -> list[str]:
-    if update_fields is not None:
-        fields: set[str] = set(update_fields)
-    else:
-        known = job.changed_since_load()
-        fields = set(JOB_CHANGE_NAMES) if known is None else known
-    return sorted({JOB_CHANGE_NAMES[f] for f in fields if f in JOB_CHANGE_NAMES})
-
-
 def on_job_saved(
     sender: type[Job],
     instance: Job,
@@ -89,7 +53,8 @@ def on_job_saved(
         if instance.duplicate_of_id is None:
             log.record(EventType.NEW_JOB, job_summary(instance))
         return
-    changes = job_changes(instance, update_fields)
+    # The save computed its own diff (`TracksLoadedValues`); update_fields plays no part.
+    changes = public_changes(instance.saved_changes)
     if not changes:
         return
     data = {"job_id": instance.pk, "changes": changes, "new_score": round(instance.score, 4)}
@@ -129,11 +94,7 @@ def on_scrape_run_saved(
         return
     if instance.status == ScrapeStatus.RUNNING:
         return
-    if update_fields is not None:
-        status_changed = "status" in update_fields
-    else:
-        status_changed = "status" in (instance.changed_since_load() or {"status"})
-    if not status_changed:
+    if "status" not in instance.saved_changes:
         return
     log.record(
         EventType.SCRAPE_COMPLETED,

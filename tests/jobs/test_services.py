@@ -108,9 +108,9 @@ def test_changed_job_is_saved_with_exactly_the_changed_fields() -> None:
 def test_user_fields_survive_a_changed_scrape() -> None:
     source = make_source()
     ingest_postings(source=source, postings=[posting(1)], complete=True, now=NOW)
-    Job.objects.filter(external_id="1").update(
-        hidden=True, starred=True, notes="call back", application_status="applied"
-    )
+    job = Job.objects.get(external_id="1")
+    job.hidden, job.starred, job.notes, job.application_status = True, True, "call back", "applied"
+    job.save()
     ingest_postings(source=source, postings=[posting(1, title="Renamed")], complete=True, now=NOW)
     job = Job.objects.get(external_id="1")
     assert job.title == "Renamed"
