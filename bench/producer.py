@@ -5,7 +5,7 @@
 
 Event i is due at t0 + i/R whatever happened to the earlier ones (it never waits for a
 delivery). `data.sent_at` is the wall time taken right before the call that publishes it; for
-JobSentinel that call is `broadcast_job_update`, so the latency includes the event log INSERT
+JobSentinel that call is `broadcast_job_update_sync`, so the latency includes the event log INSERT
 and its COMMIT. Prints one JSON line: how many events were sent and how late the schedule ran.
 """
 
@@ -31,15 +31,15 @@ def django_publisher() -> tuple[Publish, Flush, Callable[[], None]]:
     import django
 
     django.setup()
-    from realtime.broadcast import broadcast_job_update
-    from realtime.delivery import mode
+    from realtime.publish import mode
+    from realtime.record import broadcast_job_update_sync
 
     def publish(event_type: str, data: dict[str, Any]) -> None:
-        broadcast_job_update(event_type, data)
+        broadcast_job_update_sync(event_type, data)
 
     def flush() -> None:
         if mode() == "redis":  # hand-over to Redis happens in a thread: wait for it to drain
-            from realtime.publisher import publisher
+            from realtime.publish import publisher
 
             publisher().flush(timeout=60)
 

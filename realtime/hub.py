@@ -23,7 +23,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from realtime import delivery, log
+from realtime import log, publish
 from realtime.events import (
     EVENT_TYPES,
     PUSH_MESSAGE_TYPE,
@@ -104,7 +104,7 @@ class Hub:
             loop.create_task(self._relay(Relay(self.last_event_id)), name="hub-relay"),
             loop.create_task(self._heartbeat(), name="hub-heartbeat"),
         ]
-        logger.info("event hub started at event #%d (%s mode)", self.last_event_id, delivery.mode())
+        logger.info("event hub started at event #%d (%s mode)", self.last_event_id, publish.mode())
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -148,7 +148,7 @@ class Hub:
                 logger.exception("event hub could not deliver a layer message")
 
     async def _relay(self, relay: Relay) -> None:
-        embedded = delivery.mode() == "embedded"
+        embedded = publish.mode() == "embedded"
         poll = settings.RELAY_POLL_SECONDS if embedded else SAFETY_NET_SECONDS
         layer = get_channel_layer()
         assert layer is not None
@@ -165,7 +165,7 @@ class Hub:
                     # The design's path: a group message through the (in-memory) layer, so
                     # both modes reach consumers the same way (the listener above).
                     for event in events:
-                        message = delivery.push_message(event.id, event.type, event.text)
+                        message = publish.push_message(event.id, event.type, event.text)
                         await layer.group_send(group_name(event.type), message)
                 else:
                     await self.deliver_logged(events)

@@ -1,7 +1,6 @@
-"""Writing to and reading from the event log.
+"""Reading the event log (resume pages, the latest id) and pruning it past retention.
 
-`record` appends an event inside the caller's transaction, so an event exists if and only if
-the write that caused it committed; delivery is arranged for after the commit.
+Events are written by `realtime.record`, the first step of delivery.
 """
 
 from __future__ import annotations
@@ -9,15 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from realtime import delivery
-from realtime.events import EVENT_TYPES
 from realtime.models import Event, LogMark
 
 
@@ -28,16 +24,6 @@ class LoggedEvent:
     id: int
     type: str
     text: str
-
-
-def record(event_type: str, data: dict[str, Any]) -> Event:
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}")
-    # No savepoint: an ingest records thousands of events inside one transaction.
-    with transaction.atomic(savepoint=False):
-        event = Event.objects.create(type=event_type, data=data)
-        delivery.after_commit(event)
-    return event
 
 
 def latest_id() -> int:

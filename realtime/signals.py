@@ -14,6 +14,7 @@ from jobs.models import Job, ScrapeRun, ScrapeStatus
 from jobs.signals import jobs_rescored, scrape_cycle_finished
 from realtime import log
 from realtime.events import EventType
+from realtime.record import record
 
 SNIPPET_CHARS = 240
 
@@ -51,7 +52,7 @@ def on_job_saved(
     if created:
         # A duplicate of a job already shown on another source is kept, not announced.
         if instance.duplicate_of_id is None:
-            log.record(EventType.NEW_JOB, job_summary(instance))
+            record(EventType.NEW_JOB, job_summary(instance))
         return
     # The save computed its own diff (`TracksLoadedValues`); update_fields plays no part.
     changes = public_changes(instance.saved_changes)
@@ -59,7 +60,7 @@ def on_job_saved(
         return
     data = {"job_id": instance.pk, "changes": changes, "new_score": round(instance.score, 4)}
     data["job"] = job_summary(instance)
-    log.record(EventType.JOB_UPDATED, data)
+    record(EventType.JOB_UPDATED, data)
 
 
 def scrape_source_fields(run: ScrapeRun) -> dict[str, Any]:
@@ -83,7 +84,7 @@ def on_scrape_run_saved(
     if raw:
         return
     if created:
-        log.record(
+        record(
             EventType.SCRAPE_STARTED,
             {
                 **scrape_source_fields(instance),
@@ -96,7 +97,7 @@ def on_scrape_run_saved(
         return
     if "status" not in instance.saved_changes:
         return
-    log.record(
+    record(
         EventType.SCRAPE_COMPLETED,
         {
             **scrape_source_fields(instance),
@@ -113,7 +114,7 @@ def on_scrape_run_saved(
 
 
 def on_jobs_rescored(sender: type[Job], changed: int, **kwargs: Any) -> None:
-    log.record(EventType.JOBS_RESCORED, {"changed": changed})
+    record(EventType.JOBS_RESCORED, {"changed": changed})
 
 
 def on_scrape_cycle_finished(sender: object, dry_run: bool = False, **kwargs: Any) -> None:

@@ -12,7 +12,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from jobsentinel import __version__
-from realtime import delivery, log
+from realtime import log, publish
 from realtime.connections import registry
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ async def health(request: HttpRequest) -> JsonResponse:
         "status": "ok" if healthy else "degraded",
         "version": __version__,
         "database": "ok" if db_ok else "unavailable",
-        "channel_layer": {"status": "ok" if layer_ok else "unavailable", "mode": delivery.mode()},
+        "channel_layer": {"status": "ok" if layer_ok else "unavailable", "mode": publish.mode()},
         "active_connections": registry.total,
         "last_event_id": last_event_id,
     }

@@ -77,7 +77,7 @@ def test_two_instances_with_their_own_port_and_data_dir_share_nothing(tmp_path: 
                 "manage.py",
                 "shell",
                 "-c",
-                "from realtime.broadcast import broadcast_job_update as b; "
+                "from realtime.record import broadcast_job_update_sync as b; "
                 "b('new_job', {'job_id': 1})",
             ],
             cwd=ROOT,

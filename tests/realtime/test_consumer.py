@@ -29,7 +29,7 @@ async def settle() -> None:
     """Redis mode publishes after commit from a background thread: let what the test wrote
     before connecting finish publishing, or it may arrive live on the new socket."""
     if settings.REDIS_URL:
-        from realtime.publisher import publisher
+        from realtime.publish import publisher
 
         await sync_to_async(publisher().flush)()
 
@@ -481,10 +481,10 @@ async def test_a_stray_message_on_an_event_group_disturbs_nothing() -> None:
 async def test_events_committed_during_a_replay_arrive_once_in_order() -> None:
     import asyncio
 
-    from realtime.broadcast import broadcast_job_update
+    from realtime.record import broadcast_job_update_sync
 
     def publish(count: int) -> list[int]:
-        return [broadcast_job_update("new_job", {"job_id": n}).id for n in range(count)]  # type: ignore[union-attr]
+        return [broadcast_job_update_sync("new_job", {"job_id": n}).id for n in range(count)]
 
     before = await sync_to_async(publish, thread_sensitive=False)(1200)  # > 2 replay pages
     comm, _ = await connect(f"{PATH}?last_event_id=0")

@@ -40,7 +40,7 @@ def elsewhere(server: Daphne, code: str) -> str:
 def publish_elsewhere(server: Daphne, count: int, pad: int = 0) -> list[int]:
     """Log `count` new_job events from another process; returns their event ids."""
     code = (
-        "from realtime.broadcast import broadcast_job_update as b\n"
+        "from realtime.record import broadcast_job_update_sync as b\n"
         f"print(','.join(str(b('new_job', {{'job_id': i, 'pad': 'x' * {pad}}}).id) "
         f"for i in range({count})))"
     )

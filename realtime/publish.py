@@ -1,9 +1,16 @@
-"""Redis mode: one background thread per process sends committed events to the channel layer.
+"""Publish: a committed event goes out through the channel layer (the step after `record`).
 
-A thread with its own event loop keeps one set of Redis connections for the life of the process
-(a management command would otherwise build a loop and a connection per event), and sends in
-commit order. At exit it drains what is queued. An event that cannot be sent is still in the
-log: clients get it on resume.
+- Redis mode (`REDIS_URL` set): after commit, the event is handed to this process's publisher
+  thread, which `group_send`s it through the shared layer, so every server process hears it.
+- Embedded mode: the in-memory layer only reaches its own process, so nothing is published on
+  commit; each server process's hub runs a relay (`realtime.relay`) that tails the event log
+  instead, which is also what keeps an event from arriving twice.
+
+The publisher is one background thread with its own event loop: it keeps one set of Redis
+connections for the life of the process (a management command would otherwise build a loop
+and a connection per event), and sends in commit order. At exit it drains what is queued. An
+event that cannot be sent is still in the log: clients get it on resume (and the relay's
+safety net finds it).
 
 Short-lived processes (`manage.py shell -c ...`) often hand over their last event just before
 exiting, when the interpreter already refuses new thread-pool work; so this loop never uses a
@@ -19,14 +26,45 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+from realtime.events import PUSH_MESSAGE_TYPE, group_name
+
+if TYPE_CHECKING:
+    from realtime.models import Event
 
 logger = logging.getLogger(__name__)
 
 _STOP = object()
 SEND_ATTEMPTS = 3
+
+
+def mode() -> str:
+    return "redis" if settings.REDIS_URL else "embedded"
+
+
+def push_message(event_id: int, event_type: str, text: str) -> dict[str, Any]:
+    """The channel-layer message for one event; `text` is the envelope, already encoded."""
+    return {"type": PUSH_MESSAGE_TYPE, "id": event_id, "event": event_type, "text": text}
+
+
+def publish_on_commit(event: Event) -> None:
+    """Arrange for `event` to be published once its transaction commits (Redis mode only)."""
+    if mode() != "redis":
+        return
+    # Encode now, while the row is at hand; the publisher thread only forwards text.
+    message = push_message(event.id, event.type, event.encoded())
+    target = group_name(event.type)
+
+    def hand_over() -> None:
+        publisher().submit(target, message)
+
+    # robust: a failure to hand over must never turn a committed write into an exception.
+    transaction.on_commit(hand_over, robust=True)
 
 
 class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
