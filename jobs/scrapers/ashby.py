@@ -27,6 +27,7 @@ from jobs.scrapers.base import (
     required_id,
     required_text,
     required_url,
+    stated_workplace,
     to_decimal,
     web_url,
 )
@@ -35,11 +36,6 @@ from jobs.vocabulary import Workplace
 
 DEFAULT_BASE = "https://api.ashbyhq.com"
 
-_WORKPLACE_TYPES = {
-    "remote": Workplace.REMOTE,
-    "hybrid": Workplace.HYBRID,
-    "onsite": Workplace.ONSITE,
-}
 # Compensation intervals read "1 YEAR", "1 HOUR", ...; any other multiple has no equivalent.
 _INTERVAL = re.compile(r"1 (HOUR|DAY|WEEK|MONTH|YEAR)")
 
@@ -98,7 +94,7 @@ def _locations(job: dict[str, Any]) -> list[str]:
 
 
 def _workplace(job: dict[str, Any], locations: list[str]) -> str:
-    stated = _WORKPLACE_TYPES.get(clean_text(job.get("workplaceType")).lower())
+    stated = stated_workplace(job.get("workplaceType"))
     if stated:
         return stated
     # Older boards have only the isRemote flag.

@@ -288,6 +288,13 @@ _REMOTE_WORD = re.compile(r"\bremote\b", re.IGNORECASE)
 _HYBRID_WORD = re.compile(r"\bhybrid\b", re.IGNORECASE)
 
 
+def stated_workplace(value: object) -> Workplace | None:
+    """A vendor's own workplace field ("remote", "Hybrid", "onsite", "on-site", "ON_SITE") as
+    a Workplace; None when it says nothing we know ("unspecified", empty, junk)."""
+    word = re.sub(r"[\s_-]", "", clean_text(value)).lower()
+    return next((w for w in Workplace if w == word and w is not Workplace.UNKNOWN), None)
+
+
 def infer_workplace(places: Iterable[str], *, concrete_is_onsite: bool = True) -> str:
     """Workplace from location names: "Remote" anywhere wins, then "Hybrid"; any other named
     place means on-site (when the vendor's silence implies it); nothing at all is unknown."""

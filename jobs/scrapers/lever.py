@@ -31,6 +31,7 @@ from jobs.scrapers.base import (
     required_id,
     required_text,
     required_url,
+    stated_workplace,
     strings,
     to_decimal,
     web_url,
@@ -43,12 +44,6 @@ PAGE_SIZE = 100
 # 100 pages of 100 is far beyond any real board; past it the server is ignoring `skip`.
 MAX_PAGES = 100
 
-_WORKPLACE_TYPES = {
-    "remote": Workplace.REMOTE,
-    "hybrid": Workplace.HYBRID,
-    "onsite": Workplace.ONSITE,
-    "on-site": Workplace.ONSITE,
-}
 # "per-year-salary", "per-month-salary", "per-hour-wage", ...; "one-time" has no interval.
 _INTERVAL = re.compile(r"per-(hour|day|week|month|year)-")
 
@@ -108,7 +103,7 @@ def _posting(raw: Any, company: str) -> Posting:
 
 
 def _workplace(value: Any, locations: list[str]) -> str:
-    stated = _WORKPLACE_TYPES.get(clean_text(value).lower())
+    stated = stated_workplace(value)
     if stated:
         return stated
     # "unspecified": a city alone does not say the job is on-site, but "Remote" does say remote.

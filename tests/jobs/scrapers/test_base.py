@@ -18,6 +18,7 @@ from jobs.scrapers.base import (
     parse_datetime,
     parse_each,
     required_id,
+    stated_workplace,
     to_decimal,
     web_url,
 )
@@ -102,6 +103,25 @@ def test_to_decimal(value: object, expected: Decimal | None):
 )
 def test_infer_workplace(names: list[str], expected: str):
     assert infer_workplace(names) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("remote", "remote"),
+        ("Hybrid", "hybrid"),
+        ("onsite", "onsite"),
+        ("On-site", "onsite"),
+        ("ON_SITE", "onsite"),
+        ("unknown", None),
+        ("unspecified", None),
+        ("", None),
+        (None, None),
+        (42, None),
+    ],
+)
+def test_stated_workplace(value: object, expected: str | None):
+    assert stated_workplace(value) == expected
 
 
 @pytest.mark.parametrize(
