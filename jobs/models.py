@@ -201,7 +201,7 @@ class Job(TracksLoadedValues):
     company = models.CharField(max_length=200)
     location = models.CharField(max_length=500, blank=True)
     workplace = models.CharField(
-        max_length=10, choices=Workplace.choices(), default=Workplace.UNKNOWN.value
+        max_length=10, choices=Workplace.choices, default=Workplace.UNKNOWN.value
     )
     department = models.CharField(max_length=200, blank=True)
     employment_type = models.CharField(max_length=100, blank=True)
@@ -214,7 +214,7 @@ class Job(TracksLoadedValues):
     salary_currency = models.CharField(max_length=3, blank=True)
     salary_interval = models.CharField(
         max_length=10,
-        choices=SalaryInterval.choices(),
+        choices=SalaryInterval.choices,
         blank=True,
         default=SalaryInterval.UNKNOWN.value,
     )
@@ -330,7 +330,7 @@ class Preferences(models.Model):
     denied_companies = models.JSONField(default=list, blank=True)
     preferred_locations = models.JSONField(default=list, blank=True)
     remote_preference = models.CharField(
-        max_length=20, choices=RemotePreference.choices(), default=RemotePreference.ANY.value
+        max_length=20, choices=RemotePreference.choices, default=RemotePreference.ANY.value
     )
     salary_floor = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     salary_target = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)

@@ -132,9 +132,7 @@ class ScoringPrefs:
             excluded_keywords=_terms(prefs.excluded_keywords),
             denied_companies=_terms(prefs.denied_companies),
             preferred_locations=_terms(prefs.preferred_locations),
-            remote_preference=remote
-            if remote in RemotePreference.values()
-            else RemotePreference.ANY,
+            remote_preference=remote if remote in RemotePreference.values else RemotePreference.ANY,
             salary_floor=_positive_decimal(prefs.salary_floor),
             salary_target=_positive_decimal(prefs.salary_target),
             salary_currency=str(prefs.salary_currency or "").strip().upper(),

@@ -1,16 +1,37 @@
 """The closed sets of values a job and the preferences are described with, declared once.
 
 Plain enums, not Django choices: the board parsers and scoring use them without a configured
-Django, and the models build their field choices from them (`Workplace.choices()`).
+Django. They read like Django's TextChoices (`Workplace.choices`, `.values`, `.labels`, a
+member's `.label`), and the models build their field choices from them.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import EnumType, StrEnum
 from typing import Self
 
 
-class LabeledChoice(StrEnum):
+class _LabeledChoiceType(EnumType):
+    # The class-level `choices` / `values` / `labels` of Django's TextChoices, so code written
+    # against those (forms, serializers, filters) reads these enums the same way.
+    @property
+    def choices(cls) -> list[tuple[str, str]]:
+        """(value, label) pairs, the shape Django's `choices=` takes."""
+        return [(member.value, member.label) for member in cls._labeled()]
+
+    @property
+    def values(cls) -> list[str]:
+        return [member.value for member in cls._labeled()]
+
+    @property
+    def labels(cls) -> list[str]:
+        return [member.label for member in cls._labeled()]
+
+    def _labeled(cls) -> list[LabeledChoice]:
+        return list(cls.__members__.values())
+
+
+class LabeledChoice(StrEnum, metaclass=_LabeledChoiceType):
     """A string enum whose members also carry the label forms and the admin show:
     `REMOTE = "remote", "Remote"`."""
 
@@ -22,15 +43,6 @@ class LabeledChoice(StrEnum):
         member._value_ = value
         member.label = label
         return member
-
-    @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        """(value, label) pairs, the shape Django's `choices=` takes."""
-        return [(member.value, member.label) for member in cls]
-
-    @classmethod
-    def values(cls) -> frozenset[str]:
-        return frozenset(member.value for member in cls)
 
 
 class Workplace(LabeledChoice):

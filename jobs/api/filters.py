@@ -57,7 +57,7 @@ class JobFilter(serializers.Serializer[Any]):
         min_value=1, max_value=MAX_ID, required=False, help_text="A source id."
     )
     min_score = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
-    workplace = serializers.ChoiceField(choices=Workplace.choices(), required=False)
+    workplace = serializers.ChoiceField(choices=Workplace.choices, required=False)
     company = serializers.CharField(
         required=False, max_length=200, help_text="Part of the company name (any case)."
     )
