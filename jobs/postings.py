@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from jobs.vocabulary import SalaryInterval, Workplace
+
 
 @dataclass(frozen=True, slots=True)
 class Posting:
@@ -21,7 +23,7 @@ class Posting:
     company: str
     url: str
     location: str = ""
-    workplace: str = "unknown"
+    workplace: str = Workplace.UNKNOWN
     department: str = ""
     employment_type: str = ""
     description_html: str = ""
@@ -29,5 +31,5 @@ class Posting:
     salary_min: Decimal | None = None
     salary_max: Decimal | None = None
     salary_currency: str = ""
-    salary_interval: str = ""
+    salary_interval: str = SalaryInterval.UNKNOWN
     posted_at: datetime | None = None
