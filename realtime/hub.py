@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -99,10 +100,18 @@ class Hub:
     async def start(self) -> None:
         self.last_event_id = await database_sync_to_async(log.latest_id)()
         loop = asyncio.get_running_loop()
+        # A fresh context: the hub outlives whatever request started it, and must not inherit
+        # that request's context (a Django view's thread-sensitive executor quits with it).
         self.tasks = [
-            loop.create_task(self._listen(), name="hub-listen"),
-            loop.create_task(self._relay(Relay(self.last_event_id)), name="hub-relay"),
-            loop.create_task(self._heartbeat(), name="hub-heartbeat"),
+            loop.create_task(self._listen(), name="hub-listen", context=contextvars.Context()),
+            loop.create_task(
+                self._relay(Relay(self.last_event_id)),
+                name="hub-relay",
+                context=contextvars.Context(),
+            ),
+            loop.create_task(
+                self._heartbeat(), name="hub-heartbeat", context=contextvars.Context()
+            ),
         ]
         logger.info("event hub started at event #%d (%s mode)", self.last_event_id, publish.mode())
 

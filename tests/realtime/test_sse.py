@@ -1,0 +1,210 @@
+"""The event stream as Server-Sent Events, against a real daphne: the same envelope as the
+socket, `connected` first, resume by Last-Event-ID (which wins) or ?last_event_id=, ?events=,
+heartbeats, and the socket's keys, origins and caps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.conftest import Daphne
+from tests.reliability.test_faults import health, publish_elsewhere
+
+WAIT = 15
+SSE_PATH = "/api/v1/sse/jobs"
+
+
+@dataclass
+class Message:
+    event: str
+    data: dict[str, Any]
+    raw_data: str
+    id: int | None
+
+
+async def messages(response: httpx.Response) -> AsyncIterator[Message]:
+    """Parse a text/event-stream as the HTML standard says (the subset the server uses)."""
+    fields: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if line == "":
+            if "data" in fields:
+                yield Message(
+                    event=fields.get("event", "message"),
+                    data=json.loads(fields["data"]),
+                    raw_data=fields["data"],
+                    id=int(fields["id"]) if "id" in fields else None,
+                )
+            fields = {}
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        fields[name] = value[1:] if value.startswith(" ") else value
+
+
+async def read(stream: AsyncIterator[Message], count: int) -> list[Message]:
+    got: list[Message] = []
+
+    async def take() -> None:
+        async for message in stream:
+            got.append(message)
+            if len(got) == count:
+                return
+
+    await asyncio.wait_for(take(), WAIT)
+    return got
+
+
+async def test_events_arrive_with_id_type_and_the_sockets_envelope(daphne_factory) -> None:
+    server: Daphne = daphne_factory()
+    async with (
+        httpx.AsyncClient(base_url=server.http_url, timeout=WAIT) as http,
+        http.stream("GET", SSE_PATH) as response,
+        connect(server.ws_url) as ws,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["cache-control"] == "no-cache"
+        stream = messages(response)
+        [hello] = await read(stream, 1)
+        assert hello.event == "connected"
+        assert hello.id is None
+        assert hello.data["type"] == "connected"
+        assert hello.data["data"]["subscribed"] == hello.data["data"]["events"]
+        json.loads(await ws.recv())  # the socket's own `connected`
+
+        ids = await asyncio.to_thread(publish_elsewhere, server, 3)
+        got = await read(stream, 3)
+        assert [m.id for m in got] == ids
+        assert {m.event for m in got} == {"new_job"}
+        on_socket = [await asyncio.wait_for(ws.recv(), WAIT) for _ in ids]
+        assert [m.raw_data for m in got] == on_socket  # byte for byte the socket's envelope
+
+
+async def test_resume_by_last_event_id_header_which_wins_over_the_query(daphne_factory) -> None:
+    server: Daphne = daphne_factory()
+    ids = await asyncio.to_thread(publish_elsewhere, server, 5)
+    async with (
+        httpx.AsyncClient(base_url=server.http_url, timeout=WAIT) as http,
+        http.stream(
+            "GET",
+            SSE_PATH,
+            params={"last_event_id": str(ids[0])},
+            headers={"Last-Event-ID": str(ids[2])},
+        ) as response,
+    ):
+        stream = messages(response)
+        hello, *replayed = await read(stream, 3)
+        assert hello.event == "connected"
+        assert [m.id for m in replayed] == ids[3:]
+        live = await asyncio.to_thread(publish_elsewhere, server, 2)
+        assert [m.id for m in await read(stream, 2)] == live  # then live, nothing twice
+
+
+async def test_resume_by_query_and_event_filter(daphne_factory) -> None:
+    server: Daphne = daphne_factory()
+    ids = await asyncio.to_thread(publish_elsewhere, server, 2)
+    async with (
+        httpx.AsyncClient(base_url=server.http_url, timeout=WAIT) as http,
+        http.stream(
+            "GET", SSE_PATH, params={"last_event_id": str(ids[0]), "events": "new_job"}
+        ) as response,
+    ):
+        stream = messages(response)
+        hello, replayed = await read(stream, 2)
+        assert hello.data["data"]["subscribed"] == ["new_job"]
+        assert replayed.id == ids[1]
+
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=WAIT) as http:
+        bad = await http.get(SSE_PATH, params={"events": "nonsense"})
+        assert bad.status_code == 400
+        assert bad.json()["data"]["code"] == "unknown_event"
+        bad = await http.get(SSE_PATH, params={"last_event_id": "-1"})
+        assert bad.status_code == 400
+        assert bad.json()["data"]["code"] == "invalid_message"
+
+
+async def test_heartbeats_at_the_sockets_interval(daphne_factory) -> None:
+    server: Daphne = daphne_factory(JOBSENTINEL_WS_HEARTBEAT_SECONDS="1")
+    async with (
+        httpx.AsyncClient(base_url=server.http_url, timeout=WAIT) as http,
+        http.stream("GET", SSE_PATH) as response,
+    ):
+        stream = messages(response)
+        hello, beat = await read(stream, 2)
+        assert hello.data["data"]["heartbeat_interval"] == 1.0
+        assert beat.event == "heartbeat"
+        assert beat.id is None  # never moves the client's resume point
+        assert "last_event_id" in beat.data["data"]
+
+
+@pytest.mark.parametrize(
+    ("how", "status"),
+    [
+        ({}, 401),
+        ({"params": {"api_key": "wrong"}}, 401),
+        ({"params": {"api_key": "s3cret"}}, 200),
+        ({"headers": {"Authorization": "Bearer s3cret"}}, 200),
+        ({"headers": {"X-API-Key": "s3cret"}}, 200),
+    ],
+)
+async def test_the_sockets_keys(daphne_factory, how: dict[str, Any], status: int) -> None:
+    server: Daphne = daphne_factory(JOBSENTINEL_API_KEYS="s3cret")
+    async with (
+        httpx.AsyncClient(base_url=server.http_url, timeout=WAIT) as http,
+        http.stream("GET", SSE_PATH, **how) as response,
+    ):
+        assert response.status_code == status
+        if status == 200:
+            [hello] = await read(messages(response), 1)
+            assert hello.event == "connected"
+    assert "s3cret" not in server.log()
+
+
+async def test_foreign_origins_are_refused(daphne_factory) -> None:
+    server: Daphne = daphne_factory()
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=WAIT) as http:
+        refused = await http.get(SSE_PATH, headers={"Origin": "https://evil.example"})
+        assert refused.status_code == 403
+        async with http.stream(
+            "GET", SSE_PATH, headers={"Origin": f"http://127.0.0.1:{server.port}"}
+        ) as own:
+            assert own.status_code == 200
+
+
+async def test_caps_and_clients_that_leave_early_give_their_slot_back(daphne_factory) -> None:
+    server: Daphne = daphne_factory(JOBSENTINEL_WS_MAX_CONNECTIONS_PER_IP="3")
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=WAIT) as http:
+        async with (
+            http.stream("GET", SSE_PATH) as first,
+            http.stream("GET", SSE_PATH) as second,
+            http.stream("GET", SSE_PATH) as third,
+        ):
+            assert {first.status_code, second.status_code, third.status_code} == {200}
+            over = await http.get(SSE_PATH)
+            assert over.status_code == 503
+            assert over.json()["data"]["code"] == "over_capacity"
+            assert over.headers["retry-after"]
+
+    # 100 clients that send the request and vanish at once, before reading anything.
+    def vanish() -> None:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(
+                f"GET {SSE_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
+            )
+
+    for _ in range(100):
+        await asyncio.to_thread(vanish)
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while health(server)["active_connections"] != 0:
+        assert asyncio.get_running_loop().time() < deadline, health(server)
+        await asyncio.sleep(0.2)
+    assert "Traceback" not in server.log()
