@@ -182,17 +182,17 @@ async def test_foreign_origins_are_refused(daphne_factory) -> None:
 
 async def test_caps_and_clients_that_leave_early_give_their_slot_back(daphne_factory) -> None:
     server: Daphne = daphne_factory(JOBSENTINEL_WS_MAX_CONNECTIONS_PER_IP="3")
-    async with httpx.AsyncClient(base_url=server.http_url, timeout=WAIT) as http:
-        async with (
-            http.stream("GET", SSE_PATH) as first,
-            http.stream("GET", SSE_PATH) as second,
-            http.stream("GET", SSE_PATH) as third,
-        ):
-            assert {first.status_code, second.status_code, third.status_code} == {200}
-            over = await http.get(SSE_PATH)
-            assert over.status_code == 503
-            assert over.json()["data"]["code"] == "over_capacity"
-            assert over.headers["retry-after"]
+    async with (
+        httpx.AsyncClient(base_url=server.http_url, timeout=WAIT) as http,
+        http.stream("GET", SSE_PATH) as first,
+        http.stream("GET", SSE_PATH) as second,
+        http.stream("GET", SSE_PATH) as third,
+    ):
+        assert {first.status_code, second.status_code, third.status_code} == {200}
+        over = await http.get(SSE_PATH)
+        assert over.status_code == 503
+        assert over.json()["data"]["code"] == "over_capacity"
+        assert over.headers["retry-after"]
 
     # 100 clients that send the request and vanish at once, before reading anything.
     def vanish() -> None:
