@@ -87,7 +87,12 @@ async def scrape(
 ) -> FetchResult:
     """Fetch and parse one board."""
     payloads = await adapter.fetch(client, token, api_url)
-    return FetchResult(adapter.parse(payloads, company=company), complete=adapter.complete)
+    complete = adapter.complete
+    # An adapter whose board may be too large to list whole (Workday) says so per fetch.
+    is_complete = getattr(adapter, "is_complete", None)
+    if complete and is_complete is not None:
+        complete = bool(is_complete(payloads))
+    return FetchResult(adapter.parse(payloads, company=company), complete=complete)
 
 
 # --- URLs -----------------------------------------------------------------------------------

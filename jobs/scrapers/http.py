@@ -7,10 +7,11 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -28,6 +29,18 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 SNIPPET_CHARS = 120
 
 Sleep = Callable[[float], Awaitable[Any]]
+_T = TypeVar("_T")
+_PAGE_ACCEPT = {"Accept": "text/html, application/xml;q=0.9, */*;q=0.8"}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A fetched web page or feed: where it ended up after redirects, and its text."""
+
+    url: str
+    text: str
+    content_type: str = ""
+    redirects: tuple[str, ...] = ()
 
 
 class _Retry(Exception):
@@ -96,10 +109,30 @@ class HttpClient:
         """GET `url` (its own query kept, `params` added) and decode its JSON body, retrying
         network errors, timeouts, 5xx and 429. Raises BoardNotFound, RateLimited,
         FetchFailed, PayloadError or SourceError."""
-        full_url = _with_params(url, params)
+        return await self._send("GET", _with_params(url, params), self._decode)
+
+    async def post_json(self, url: str, body: Any) -> Any:
+        """POST `body` as JSON and decode the JSON answer, with get_json's retries and errors
+        (boards whose search API is a POST, such as Workday's)."""
+        return await self._send("POST", _with_params(url, None), self._decode, json=body)
+
+    async def get_page(self, url: str) -> Page:
+        """GET a web page or a non-JSON feed (a careers page, an XML feed): its text, the URL
+        it ended at and the redirects on the way, with get_json's retries and errors."""
+        return await self._send(
+            "GET", _with_params(url, None), self._decode_page, headers=_PAGE_ACCEPT
+        )
+
+    async def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        decode: Callable[[httpx.Response], _T],
+        **request: Any,
+    ) -> _T:
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return await self._attempt(full_url)
+                return await self._attempt(method, url, decode, request)
             except _Retry as retry:
                 if attempt == self.max_attempts:
                     raise retry.error from retry.__cause__
@@ -112,18 +145,24 @@ class HttpClient:
         # Exponential backoff, ±50 % jitter so many sources failing together spread out.
         return self.backoff_base * 2 ** (attempt - 1) * (0.5 + self._jitter())
 
-    async def _attempt(self, url: httpx.URL) -> Any:
+    async def _attempt(
+        self,
+        method: str,
+        url: httpx.URL,
+        decode: Callable[[httpx.Response], _T],
+        request: dict[str, Any],
+    ) -> _T:
         await self._wait_for_turn(url)
         try:
-            response = await self._client.get(url)
+            response = await self._client.request(method, url, **request)
         except httpx.TimeoutException as error:
-            raise _Retry(FetchFailed(f"GET {url}: timed out ({self._tries()})")) from error
+            raise _Retry(FetchFailed(f"{method} {url}: timed out ({self._tries()})")) from error
         except httpx.UnsupportedProtocol as error:
-            raise SourceError(f"GET {url}: {error}") from error
+            raise SourceError(f"{method} {url}: {error}") from error
         except httpx.TransportError as error:
-            message = f"GET {url}: {type(error).__name__}: {error} ({self._tries()})"
+            message = f"{method} {url}: {type(error).__name__}: {error} ({self._tries()})"
             raise _Retry(FetchFailed(message)) from error
-        return self._decode(response)
+        return decode(response)
 
     async def _wait_for_turn(self, url: httpx.URL) -> None:
         """Keep `pace_seconds` between requests to one host. The slot is claimed before
@@ -135,36 +174,46 @@ class HttpClient:
         if start > now:
             await self._sleep(start - now)
 
-    def _decode(self, response: httpx.Response) -> Any:
-        url = str(response.request.url)
+    def _check_status(self, response: httpx.Response) -> str:
+        """Raise for an unsuccessful answer; return "METHOD URL" for messages."""
+        what = f"{response.request.method} {response.request.url}"
         status = response.status_code
         if status == 404:
-            raise BoardNotFound(f"GET {url}: HTTP 404, no such board (check the token)")
+            raise BoardNotFound(f"{what}: HTTP 404, no such board (check the token)")
         if status == 429:
-            raise self._rate_limited(url, response)
+            raise self._rate_limited(what, response)
         if status >= 500:
-            message = f"GET {url}: HTTP {status} {response.reason_phrase} ({self._tries()})"
+            message = f"{what}: HTTP {status} {response.reason_phrase} ({self._tries()})"
             raise _Retry(FetchFailed(message))
         if status >= 400:
-            raise SourceError(f"GET {url}: HTTP {status} {response.reason_phrase}")
+            raise SourceError(f"{what}: HTTP {status} {response.reason_phrase}")
+        return what
+
+    def _decode(self, response: httpx.Response) -> Any:
+        what = self._check_status(response)
         try:
             return response.json()
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError alike
             raise PayloadError(
-                f"GET {url}: response is not JSON: {_snippet(response.text)!r}"
+                f"{what}: response is not JSON: {_snippet(response.text)!r}"
             ) from error
 
-    def _rate_limited(self, url: str, response: httpx.Response) -> RateLimited | _Retry:
-        wait = retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC))
-        error = RateLimited(
-            f"GET {url}: HTTP 429, rate limited ({self._tries()})", retry_after=wait
+    def _decode_page(self, response: httpx.Response) -> Page:
+        self._check_status(response)
+        return Page(
+            url=str(response.url),
+            text=response.text,
+            content_type=response.headers.get("Content-Type", ""),
+            redirects=tuple(str(step.url) for step in response.history),
         )
+
+    def _rate_limited(self, what: str, response: httpx.Response) -> RateLimited | _Retry:
+        wait = retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC))
+        error = RateLimited(f"{what}: HTTP 429, rate limited ({self._tries()})", retry_after=wait)
         if wait is not None and wait > self.max_retry_after:
             # Asking again before the server's time is up would only earn more 429s: give up
             # now and let the next scheduled run try.
-            return RateLimited(
-                f"GET {url}: HTTP 429, rate limited for {wait:.0f} s", retry_after=wait
-            )
+            return RateLimited(f"{what}: HTTP 429, rate limited for {wait:.0f} s", retry_after=wait)
         return _Retry(error, delay=wait)
 
     def _tries(self) -> str:
