@@ -1,0 +1,171 @@
+"""SmartRecruiters Posting API: `GET /v1/companies/{id}/postings?limit=100&offset=N` pages
+through a company's public postings (`totalFound` says how many), and
+`GET /v1/companies/{id}/postings/{postingId}` gives each one's job ad and links."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from jobs.postings import Posting
+from jobs.scrapers.base import (
+    HYBRID,
+    REMOTE,
+    BoardNotFound,
+    PayloadError,
+    as_dict,
+    build_url,
+    clean_text,
+    employment_type,
+    html_text,
+    infer_workplace,
+    jobs_list,
+    join_unique,
+    parse_datetime,
+    parse_each,
+    path_segment,
+    require_dict,
+    required_id,
+    required_text,
+    web_url,
+)
+from jobs.scrapers.http import HttpClient
+
+DEFAULT_BASE = "https://api.smartrecruiters.com"
+PAGE_SIZE = 100  # the API's maximum
+MAX_PAGES = 100
+
+# The job ad's sections, in the order the posting page shows them.
+_SECTIONS = ("companyDescription", "jobDescription", "qualifications", "additionalInformation")
+
+
+class SmartRecruitersAdapter:
+    kind: str = "smartrecruiters"
+    complete: bool = True
+
+    def __init__(self, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
+        self.page_size = page_size
+        self.max_pages = max_pages
+
+    def endpoint(self, token: str, api_url: str | None) -> str:
+        return build_url(DEFAULT_BASE, api_url, f"/v1/companies/{path_segment(token)}/postings")
+
+    async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
+        """One envelope: the list pages and each posting's detail by id."""
+        url = self.endpoint(token, api_url)
+        pages: list[Any] = []
+        seen = 0
+        for number in range(self.max_pages):
+            params = {"limit": self.page_size, "offset": number * self.page_size}
+            page = await client.get_json(url, params=params)
+            pages.append(page)
+            content = as_dict(page).get("content")
+            if not isinstance(content, list) or not content:
+                break
+            seen += len(content)
+            total = as_dict(page).get("totalFound")
+            if not isinstance(total, int) or seen >= total or len(content) < self.page_size:
+                break
+        else:
+            raise PayloadError(
+                f"SmartRecruiters {url}: still more jobs after {self.max_pages} pages"
+            )
+        details: dict[str, Any] = {}
+        for posting_id in _ids(pages):
+            try:
+                details[posting_id] = await client.get_json(f"{url}/{path_segment(posting_id)}")
+            except BoardNotFound:
+                continue  # withdrawn since the list was read: the list entry stays
+        return [{"pages": pages, "details": details}]
+
+    def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
+        postings: list[Posting] = []
+        for raw in payloads:
+            envelope = require_dict(raw, "SmartRecruiters fetch")
+            details = as_dict(envelope.get("details"))
+            pages = envelope.get("pages")
+            items = [
+                item
+                for page in (pages if isinstance(pages, list) else [])
+                for item in jobs_list(page, "content", "SmartRecruiters page")
+            ]
+            postings += _parse_items(items, details, company)
+        return postings
+
+
+def _parse_items(items: list[Any], details: dict[str, Any], company: str) -> list[Posting]:
+    return parse_each(items, lambda item: _posting(item, details, company), where="SmartRecruiters")
+
+
+def _ids(pages: list[Any]) -> list[str]:
+    ids: dict[str, None] = {}
+    for page in pages:
+        content = as_dict(page).get("content")
+        for item in map(as_dict, content if isinstance(content, list) else []):
+            value = item.get("id")
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+                ids.setdefault(str(value), None)
+    return list(ids)
+
+
+def _posting(raw: Any, details: dict[str, Any], company: str) -> Posting:
+    item = require_dict(raw, "posting")
+    posting_id = required_id(item)
+    detail = as_dict(details.get(posting_id))
+    merged = {**item, **detail}
+    location = as_dict(merged.get("location"))
+    place = clean_text(location.get("fullLocation")) or join_unique(
+        [
+            clean_text(location.get("city")),
+            clean_text(location.get("region")),
+            clean_text(location.get("country")).upper(),
+        ],
+        sep=", ",
+    )
+    url = web_url(merged.get("postingUrl"))
+    if not url:
+        slug = clean_text(as_dict(merged.get("company")).get("identifier"))
+        if not slug:
+            raise PayloadError("neither 'postingUrl' nor 'company.identifier' is given")
+        url = f"https://jobs.smartrecruiters.com/{path_segment(slug)}/{path_segment(posting_id)}"
+    return Posting(
+        external_id=posting_id,
+        title=required_text(merged, "name"),
+        company=clean_text(as_dict(merged.get("company")).get("name")) or company,
+        url=url,
+        location=place,
+        workplace=_workplace(location, place),
+        department=clean_text(as_dict(merged.get("department")).get("label"))
+        or clean_text(as_dict(merged.get("function")).get("label")),
+        employment_type=employment_type(as_dict(merged.get("typeOfEmployment")).get("label")),
+        description_html=_job_ad(detail),
+        apply_url=web_url(merged.get("applyUrl")),
+        posted_at=parse_datetime(merged.get("releasedDate")),
+    )
+
+
+def _workplace(location: dict[str, Any], place: str) -> str:
+    if location.get("remote") is True:
+        return REMOTE
+    if location.get("hybrid") is True:
+        return HYBRID
+    # Both flags false is how most postings read, on-site or not: only a place name says so.
+    return infer_workplace([place])
+
+
+def _job_ad(detail: dict[str, Any]) -> str:
+    sections = as_dict(as_dict(detail.get("jobAd")).get("sections"))
+    parts: list[str] = []
+    for name in _SECTIONS:
+        section = as_dict(sections.get(name))
+        text = html_text(section.get("text"))
+        if not text.strip():
+            continue
+        title = clean_text(section.get("title"))
+        if title:
+            parts.append(f"<h3>{escape(title)}</h3>")
+        parts.append(text)
+    return "\n".join(parts)
+
+
+adapter = SmartRecruitersAdapter()
