@@ -1,0 +1,127 @@
+"""BambooHR careers site: `GET https://{company}.bamboohr.com/careers/list` lists the open
+jobs; `GET /careers/{id}/detail` gives each one's description, posting date and pay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobs.postings import Posting
+from jobs.scrapers.base import (
+    HYBRID,
+    ONSITE,
+    REMOTE,
+    BoardNotFound,
+    as_dict,
+    build_url,
+    clean_text,
+    employment_type,
+    html_text,
+    infer_workplace,
+    jobs_list,
+    join_unique,
+    parse_datetime,
+    parse_each,
+    path_segment,
+    require_dict,
+    required_id,
+    required_text,
+    web_url,
+)
+from jobs.scrapers.http import HttpClient
+from jobs.scrapers.remotive import parse_salary
+
+# BambooHR's locationType: 0 on-site, 1 remote, 2 hybrid.
+_LOCATION_TYPES = {"0": ONSITE, "1": REMOTE, "2": HYBRID}
+
+
+def host_base(token: str) -> str:
+    return f"https://{token.lower()}.bamboohr.com"
+
+
+class BambooHRAdapter:
+    kind: str = "bamboohr"
+    complete: bool = True
+
+    def endpoint(self, token: str, api_url: str | None) -> str:
+        return build_url(host_base(token), api_url, "/careers/list")
+
+    def detail_url(self, token: str, api_url: str | None, job_id: str) -> str:
+        return build_url(host_base(token), api_url, f"/careers/{path_segment(job_id)}/detail")
+
+    async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
+        """One envelope: the list and each job's detail by id."""
+        listing = await client.get_json(self.endpoint(token, api_url))
+        result = as_dict(listing).get("result")
+        details: dict[str, Any] = {}
+        for item in map(as_dict, result if isinstance(result, list) else []):
+            job_id = item.get("id")
+            if isinstance(job_id, bool) or not isinstance(job_id, str | int) or not str(job_id):
+                continue  # parse() reports it
+            try:
+                details[str(job_id)] = await client.get_json(
+                    self.detail_url(token, api_url, str(job_id))
+                )
+            except BoardNotFound:
+                continue  # closed since the list was read: the list entry stays
+        return [{"token": token, "list": listing, "details": details}]
+
+    def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
+        postings: list[Posting] = []
+        for raw in payloads:
+            envelope = require_dict(raw, "BambooHR fetch")
+            token = clean_text(envelope.get("token"))
+            items = jobs_list(envelope.get("list"), "result", "BambooHR list")
+            postings += _parse_items(items, as_dict(envelope.get("details")), token, company)
+        return postings
+
+
+def _parse_items(
+    items: list[Any], details: dict[str, Any], token: str, company: str
+) -> list[Posting]:
+    return parse_each(items, lambda item: _posting(item, details, token, company), where="BambooHR")
+
+
+def _posting(raw: Any, details: dict[str, Any], token: str, company: str) -> Posting:
+    item = require_dict(raw, "job")
+    job_id = required_id(item)
+    opening = as_dict(as_dict(as_dict(details.get(job_id)).get("result")).get("jobOpening"))
+    job = {**item, **opening}
+    place = _place(job)
+    salary = parse_salary(job.get("compensation"))
+    url = web_url(job.get("jobOpeningShareUrl")) or f"{host_base(token)}/careers/{job_id}"
+    stated = _LOCATION_TYPES.get(clean_text(str(job.get("locationType") or "")))
+    if job.get("isRemote") is True:
+        stated = REMOTE
+    return Posting(
+        external_id=job_id,
+        title=required_text(job, "jobOpeningName"),
+        company=company,
+        url=url,
+        location=place,
+        workplace=stated or infer_workplace([place]),
+        department=clean_text(job.get("departmentLabel")),
+        employment_type=employment_type(job.get("employmentStatusLabel")),
+        description_html=html_text(job.get("description")),
+        apply_url=url,
+        salary_min=salary.min,
+        salary_max=salary.max,
+        salary_currency=salary.currency,
+        salary_interval=salary.interval,
+        posted_at=parse_datetime(job.get("datePosted")),
+    )
+
+
+def _place(job: dict[str, Any]) -> str:
+    ats = as_dict(job.get("atsLocation"))
+    location = as_dict(job.get("location"))
+    return join_unique(
+        [
+            clean_text(ats.get("city") or location.get("city")),
+            clean_text(ats.get("state") or ats.get("province") or location.get("state")),
+            clean_text(ats.get("country")),
+        ],
+        sep=", ",
+    )
+
+
+adapter = BambooHRAdapter()
