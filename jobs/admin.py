@@ -149,14 +149,26 @@ class SourceAdmin(admin.ModelAdmin[Source]):
         "kind",
         "token",
         "enabled",
+        "open_jobs",
+        "health",
         "last_success_at",
-        "last_failure_at",
         "consecutive_failures",
     )
-    list_filter = ("kind", "enabled")
+    list_filter = ("kind", "enabled", "gone_dark")
     search_fields = ("name", "token")
-    readonly_fields = ("last_success_at", "last_failure_at", "consecutive_failures", "created_at")
+    readonly_fields = (
+        "last_success_at", "last_failure_at", "consecutive_failures", "last_error", "open_jobs",
+        "dark_fetches", "gone_dark", "created_at",
+    )  # fmt: skip
     actions = ("scrape_now",)
+
+    @admin.display(description="health")
+    def health(self, source: Source) -> str:
+        if source.gone_dark:
+            return "Gone dark: 404 or empty twice; the company may have moved boards"
+        if source.consecutive_failures:
+            return f"Failing ({source.consecutive_failures} in a row): {source.last_error[:120]}"
+        return "OK" if source.last_success_at else "Not scraped yet"
 
     @admin.action(description="Scrape selected sources now")
     def scrape_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:

@@ -104,6 +104,13 @@ class SourceKind(models.TextChoices):
     LEVER = "lever", "Lever"
     ASHBY = "ashby", "Ashby"
     REMOTIVE = "remotive", "Remotive"
+    WORKDAY = "workday", "Workday"
+    SMARTRECRUITERS = "smartrecruiters", "SmartRecruiters"
+    WORKABLE = "workable", "Workable"
+    RECRUITEE = "recruitee", "Recruitee"
+    PERSONIO = "personio", "Personio"
+    BAMBOOHR = "bamboohr", "BambooHR"
+    BREEZY = "breezy", "Breezy"
 
 
 class Source(models.Model):
@@ -120,6 +127,19 @@ class Source(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_failure_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # Board health, written by jobs.services.source_health_record after every scrape.
+    last_error = models.TextField(blank=True, help_text="Why the last scrape failed, if it did.")
+    open_jobs = models.PositiveIntegerField(
+        default=0, help_text="Open jobs from this board after its last finished scrape."
+    )
+    dark_fetches = models.PositiveSmallIntegerField(
+        default=0, help_text="Consecutive scrapes that found the board missing (404) or empty."
+    )
+    gone_dark = models.BooleanField(
+        default=False,
+        help_text="A board that had jobs answered 404 or empty twice in a row: the company "
+        "may have moved to another board. Its jobs are kept.",
+    )
 
     class Meta:
         ordering = ["name", "kind"]

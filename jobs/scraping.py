@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from django.db import DatabaseError, connection, transaction
 
 from jobs.models import ScrapeRun, ScrapeStatus, Source
-from jobs.scrapers import FetchResult, HttpClient, SourceError, get_adapter, scrape
+from jobs.scrapers import (
+    BoardNotFound,
+    FetchResult,
+    HttpClient,
+    SourceError,
+    get_adapter,
+    scrape,
+)
 from jobs.services import (
     IngestResult,
     SourceBusy,
@@ -94,9 +101,9 @@ class Scraper:
             )
         except SourceError as exc:
             logger.warning("scrape of %s failed: %s", source, exc)
-            return SourceOutcome(
-                source, _finish(run, ScrapeStatus.FAILED, error=str(exc)), None, str(exc)
-            )
+            missing = isinstance(exc, BoardNotFound)
+            finished = _finish(run, ScrapeStatus.FAILED, error=str(exc), board_missing=missing)
+            return SourceOutcome(source, finished, None, str(exc))
         except KeyboardInterrupt:
             _finish(run, ScrapeStatus.INTERRUPTED, error="interrupted")
             raise
@@ -137,13 +144,20 @@ class Scraper:
 
 
 def _finish(
-    run: ScrapeRun, status: str, *, result: IngestResult | None = None, error: str = ""
+    run: ScrapeRun,
+    status: str,
+    *,
+    result: IngestResult | None = None,
+    error: str = "",
+    board_missing: bool = False,
 ) -> ScrapeRun:
     """Finish a run, retrying a few times: after a database restart the first query fails on a
     dead connection, and a run left "running" would mislead everyone."""
     for attempt in range(5):
         try:
-            return scrape_run_finish(run=run, status=status, result=result, error=error)
+            return scrape_run_finish(
+                run=run, status=status, result=result, error=error, board_missing=board_missing
+            )
         except DatabaseError as exc:
             logger.warning(
                 "could not record the end of run %s (attempt %d): %s", run.pk, attempt + 1, exc

@@ -253,8 +253,15 @@ def scrape_run_start(*, source: Source) -> ScrapeRun:
 
 
 def scrape_run_finish(
-    *, run: ScrapeRun, status: str, result: IngestResult | None = None, error: str = ""
+    *,
+    run: ScrapeRun,
+    status: str,
+    result: IngestResult | None = None,
+    error: str = "",
+    board_missing: bool = False,
 ) -> ScrapeRun:
+    """End a run and record what it says about the board's health. `board_missing`: the
+    board answered 404 (it no longer exists under this token)."""
     now = timezone.now()
     run.status = status
     run.finished_at = now
@@ -271,14 +278,58 @@ def scrape_run_finish(
                 "updated_jobs", "closed_jobs", "errors", "error_message",
             ]
         )  # fmt: skip
-        source = run.source
-        if status == ScrapeStatus.SUCCEEDED:
-            source.last_success_at, source.consecutive_failures = now, 0
-        elif status == ScrapeStatus.FAILED:
-            source.last_failure_at = now
-            source.consecutive_failures += 1
-        source.save(update_fields=["last_success_at", "last_failure_at", "consecutive_failures"])
+        source_health_record(
+            source=run.source,
+            status=status,
+            found=None if result is None else result.found,
+            error=error,
+            board_missing=board_missing,
+            now=now,
+        )
     return run
+
+
+# A board that had jobs and then answers 404 or empty this many scrapes in a row has gone dark.
+DARK_AFTER = 2
+HEALTH_FIELDS = (
+    "last_success_at", "last_failure_at", "consecutive_failures", "last_error", "open_jobs",
+    "dark_fetches", "gone_dark",
+)  # fmt: skip
+
+
+def source_health_record(
+    *,
+    source: Source,
+    status: str,
+    found: int | None,
+    error: str = "",
+    board_missing: bool = False,
+    now: datetime | None = None,
+) -> Source:
+    """Update a source's board health after a scrape ended with `status`.
+
+    "Gone dark" means the board had jobs and then answered 404 or an empty list DARK_AFTER
+    times in a row: usually the company moved to another board. Nothing is closed for it
+    (ingest keeps jobs through an empty fetch); it is a hint for the user.
+    """
+    now = now or timezone.now()
+    dark_signal = False
+    if status == ScrapeStatus.SUCCEEDED:
+        source.last_success_at, source.consecutive_failures, source.last_error = now, 0, ""
+        dark_signal = found == 0
+    elif status == ScrapeStatus.FAILED:
+        source.last_failure_at = now
+        source.consecutive_failures += 1
+        source.last_error = error[:2000]
+        dark_signal = board_missing
+    else:  # interrupted: says nothing about the board
+        return source
+    source.open_jobs = source.jobs.filter(status=JobStatus.OPEN).count()
+    source.dark_fetches = source.dark_fetches + 1 if dark_signal else 0
+    had_jobs = source.jobs.exists()
+    source.gone_dark = had_jobs and source.dark_fetches >= DARK_AFTER
+    source.save(update_fields=list(HEALTH_FIELDS))
+    return source
 
 
 # --- preferences -----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from jobs.models import (
     Source,
     SourceKind,
 )
+from jobs.scrapers.detect import public_board_url
 from jobs.scrapers.registry import MAX_TOKEN_LENGTH, validate_token
 
 # --- strict input --------------------------------------------------------------------------
@@ -98,20 +99,29 @@ class SourceSerializer(serializers.ModelSerializer[Source]):
     api_url = serializers.CharField(
         read_only=True, help_text="Replaces the vendor's scheme and host; empty: the vendor's."
     )
-    open_jobs = serializers.SerializerMethodField()
+    open_jobs = serializers.SerializerMethodField(
+        help_text="Open jobs from this board (counted now when listed through the API)."
+    )
+    board_url = serializers.SerializerMethodField(
+        help_text="The board as a person would open it in a browser."
+    )
 
     class Meta:
         model = Source
         fields = (
             "id", "url", "kind", "token", "name", "api_url", "enabled", "created_at",
-            "last_success_at", "last_failure_at", "consecutive_failures", "open_jobs",
+            "board_url", "last_success_at", "last_failure_at", "consecutive_failures",
+            "last_error", "open_jobs", "gone_dark",
         )  # fmt: skip
         read_only_fields = fields
 
     def get_open_jobs(self, source: Source) -> int:
-        # Annotated by the view's queryset (one query for the list); a source just created
-        # has none yet.
-        return int(getattr(source, "open_jobs", 0))
+        # Counted by the view's queryset (one query for the list); otherwise the count kept
+        # on the row at the last scrape.
+        return int(getattr(source, "live_open_jobs", source.open_jobs))
+
+    def get_board_url(self, source: Source) -> str:
+        return public_board_url(source.kind, source.token)
 
 
 class SourceCreateSerializer(StrictSerializer):

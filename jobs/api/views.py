@@ -143,7 +143,7 @@ class SourceViewSet(
 
     def get_queryset(self) -> QuerySet[Source]:
         return Source.objects.annotate(
-            open_jobs=Count("jobs", filter=Q(jobs__status=JobStatus.OPEN))
+            live_open_jobs=Count("jobs", filter=Q(jobs__status=JobStatus.OPEN))
         ).order_by("name", "kind", "id")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

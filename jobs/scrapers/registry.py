@@ -4,16 +4,43 @@ from __future__ import annotations
 
 import re
 
-from jobs.scrapers import ashby, greenhouse, lever, remotive
+from jobs.scrapers import (
+    ashby,
+    bamboohr,
+    breezy,
+    greenhouse,
+    lever,
+    personio,
+    recruitee,
+    remotive,
+    smartrecruiters,
+    workable,
+    workday,
+)
 from jobs.scrapers.base import Adapter
 
 ADAPTERS: dict[str, Adapter] = {
     adapter.kind: adapter
-    for adapter in (greenhouse.adapter, lever.adapter, ashby.adapter, remotive.adapter)
+    for adapter in (
+        greenhouse.adapter,
+        lever.adapter,
+        ashby.adapter,
+        remotive.adapter,
+        workday.adapter,
+        smartrecruiters.adapter,
+        workable.adapter,
+        recruitee.adapter,
+        personio.adapter,
+        bamboohr.adapter,
+        breezy.adapter,
+    )
 }
 
 MAX_TOKEN_LENGTH = 200
 _TOKEN = re.compile(r"[A-Za-z0-9._-]+")
+# Kinds whose token is the company's subdomain ({t}.recruitee.com): a DNS label, any case.
+SUBDOMAIN_KINDS = frozenset({"recruitee", "personio", "bamboohr", "breezy"})
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 class UnknownKind(ValueError, KeyError):
@@ -39,10 +66,13 @@ def get_adapter(kind: str) -> Adapter:
 
 
 def validate_token(kind: str, token: str) -> str:
-    """The token, stripped, if it can name a board of `kind`; else ValueError saying why.
+    """The token, stripped and in its canonical spelling, if it can name a board of `kind`;
+    else ValueError saying why.
 
-    Tokens become one path segment of the board URL, so only URL-safe characters pass, and
-    "." or ".." (which a URL would resolve as a directory step) never do.
+    Tokens become one path segment of the board URL (or, for some vendors, the subdomain),
+    so only URL-safe characters pass, and "." or ".." (which a URL would resolve as a
+    directory step) never do. Host names are case-insensitive, so subdomain tokens and
+    Workday's `tenant.wdN` are lower-cased: one board has one spelling.
     """
     get_adapter(kind)
     cleaned = token.strip()
@@ -50,6 +80,16 @@ def validate_token(kind: str, token: str) -> str:
         raise ValueError(f"{kind} token must not be empty")
     if len(cleaned) > MAX_TOKEN_LENGTH:
         raise ValueError(f"{kind} token is longer than {MAX_TOKEN_LENGTH} characters")
+    if kind == "workday":
+        tenant, wd, site = workday.split_token(cleaned)
+        return f"{tenant.lower()}.{wd}/{site}"
+    if kind in SUBDOMAIN_KINDS:
+        lowered = cleaned.lower()
+        if not _LABEL.fullmatch(lowered):
+            raise ValueError(
+                f"{kind} token {cleaned!r} is a subdomain: only letters, digits and '-'"
+            )
+        return lowered
     if not _TOKEN.fullmatch(cleaned):
         raise ValueError(
             f"{kind} token {cleaned!r} may contain only letters, digits, '-', '_' and '.'"

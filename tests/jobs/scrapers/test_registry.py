@@ -11,9 +11,16 @@ import pytest
 from jobs.models import SourceKind
 from jobs.scrapers import ADAPTERS, UnknownKind, get_adapter, validate_token
 from jobs.scrapers.ashby import AshbyAdapter
+from jobs.scrapers.bamboohr import BambooHRAdapter
+from jobs.scrapers.breezy import BreezyAdapter
 from jobs.scrapers.greenhouse import GreenhouseAdapter
 from jobs.scrapers.lever import LeverAdapter
+from jobs.scrapers.personio import PersonioAdapter
+from jobs.scrapers.recruitee import RecruiteeAdapter
 from jobs.scrapers.remotive import RemotiveAdapter
+from jobs.scrapers.smartrecruiters import SmartRecruitersAdapter
+from jobs.scrapers.workable import WorkableAdapter
+from jobs.scrapers.workday import WorkdayAdapter
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -25,6 +32,13 @@ def test_one_adapter_per_source_kind():
         "lever": LeverAdapter,
         "ashby": AshbyAdapter,
         "remotive": RemotiveAdapter,
+        "workday": WorkdayAdapter,
+        "smartrecruiters": SmartRecruitersAdapter,
+        "workable": WorkableAdapter,
+        "recruitee": RecruiteeAdapter,
+        "personio": PersonioAdapter,
+        "bamboohr": BambooHRAdapter,
+        "breezy": BreezyAdapter,
     }
     assert all(adapter.kind == kind for kind, adapter in ADAPTERS.items())
 
@@ -35,6 +49,13 @@ def test_completeness():
         "lever": True,
         "ashby": True,
         "remotive": False,
+        "workday": True,
+        "smartrecruiters": True,
+        "workable": True,
+        "recruitee": True,
+        "personio": True,
+        "bamboohr": True,
+        "breezy": True,
     }
 
 
@@ -44,10 +65,11 @@ def test_get_adapter():
 
 def test_unknown_kind_lists_the_valid_ones():
     with pytest.raises(UnknownKind) as caught:
-        get_adapter("workday")
+        get_adapter("taleo")
     message = str(caught.value)
-    assert (
-        message == "unknown source kind 'workday'; valid kinds: ashby, greenhouse, lever, remotive"
+    assert message == (
+        "unknown source kind 'taleo'; valid kinds: ashby, bamboohr, breezy, greenhouse, lever, "
+        "personio, recruitee, remotive, smartrecruiters, workable, workday"
     )
     assert isinstance(caught.value, ValueError)
     assert isinstance(caught.value, KeyError)
@@ -86,7 +108,41 @@ def test_validate_token_refuses(token: str, message: str):
 
 def test_validate_token_checks_the_kind():
     with pytest.raises(UnknownKind):
-        validate_token("workday", "acme")
+        validate_token("taleo", "acme")
+
+
+@pytest.mark.parametrize(
+    ("kind", "token", "expected"),
+    [
+        ("workday", " Acme.WD5/External ", "acme.wd5/External"),
+        ("workday", "big-co.wd103/Careers_Site", "big-co.wd103/Careers_Site"),
+        ("recruitee", "Pied-Piper", "pied-piper"),
+        ("personio", "vandelay", "vandelay"),
+        ("bamboohr", "DUNDER", "dunder"),
+        ("breezy", "stark2", "stark2"),
+        ("smartrecruiters", "Umbrella", "Umbrella"),
+        ("workable", "hooli", "hooli"),
+    ],
+)
+def test_validate_token_per_kind(kind: str, token: str, expected: str):
+    assert validate_token(kind, token) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "token", "message"),
+    [
+        ("workday", "acme", "TENANT"),
+        ("workday", "acme.wd5/External/extra", "TENANT"),
+        ("workday", "../x.wd1/y", "TENANT"),
+        ("recruitee", "pied_piper", "subdomain"),
+        ("personio", "a.b", "subdomain"),
+        ("bamboohr", "-dunder", "subdomain"),
+        ("breezy", "stark/x", "subdomain"),
+    ],
+)
+def test_validate_token_per_kind_refuses(kind: str, token: str, message: str):
+    with pytest.raises(ValueError, match=message):
+        validate_token(kind, token)
 
 
 def test_scrapers_never_import_channels_or_realtime():
