@@ -7,22 +7,30 @@ in `update_fields`); only bookkeeping that must not make an event (bumping `last
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
-from django.db import transaction
+from asgiref.sync import async_to_sync, sync_to_async
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
 from django.db.models import Avg
 from django.utils import timezone
 
 from jobs.fingerprints import content_hash, fingerprint
 from jobs.job_fields import BOARD_FIELDS
-from jobs.models import Job, JobStatus, Preferences, ScrapeRun, ScrapeStatus, Source
+from jobs.models import Job, JobStatus, Preferences, ScrapeRun, ScrapeStatus, Source, SourceKind
 from jobs.postings import Posting
 from jobs.sanitize import html_to_text, sanitize_html
 from jobs.scoring import ScoringPrefs, score_posting
+from jobs.scrapers import HttpClient, SourceError, get_adapter, validate_token
+from jobs.scrapers.detect import Detected, public_board_url
+from jobs.scrapers.discover import NotABoard, resolve
 from jobs.signals import jobs_rescored
 
 # A job missing from this many consecutive complete fetches of its board is closed.
@@ -383,3 +391,250 @@ def preferences_update(**values: Any) -> tuple[Preferences, int]:
     prefs.full_clean()
     prefs.save()
     return prefs, rescore_jobs()
+
+
+# --- watching a board ------------------------------------------------------------------------
+
+
+class SourceRefused(ValueError):
+    """A board that cannot be added, and why. `field` names the input at fault (for the API's
+    400 body); `preview` is the board's summary when it was fetched."""
+
+    def __init__(
+        self, message: str, *, field: str = "url", preview: BoardPreview | None = None
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.preview = preview
+
+
+class DuplicateSource(SourceRefused):
+    """The board is already watched (same kind and token, however the URL was written)."""
+
+
+@dataclass(frozen=True)
+class BoardPreview:
+    """What one fetch of a board showed, before it is saved."""
+
+    kind: str
+    token: str
+    api_url: str
+    name: str
+    board_url: str
+    open_jobs: int = 0
+    error: str = ""
+    found_via: str = "kind and token"
+    others: tuple[str, ...] = ()  # other boards a careers page pointed at, as "kind:token"
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and self.open_jobs > 0
+
+    def summary(self) -> str:
+        head = f"{self.kind} board '{self.token}'"
+        if self.error:
+            return f"{head}: {self.error}"
+        jobs = "1 open job" if self.open_jobs == 1 else f"{self.open_jobs} open jobs"
+        return f"{head}: {jobs}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "token": self.token, "api_url": self.api_url, "name": self.name,
+            "board_url": self.board_url, "open_jobs": self.open_jobs, "error": self.error,
+            "found_via": self.found_via, "others": list(self.others), "summary": self.summary(),
+        }  # fmt: skip
+
+
+MAX_NAME_LENGTH = 200
+
+
+def source_api_url_clean(value: str) -> str:
+    """An optional base URL replacing the vendor's scheme and host; "" means the vendor's.
+    One rule for the command, the API and the admin."""
+    value = (value or "").strip().rstrip("/")
+    if not value:
+        return ""
+    try:
+        URLValidator(schemes=["http", "https"])(value)
+    except DjangoValidationError:
+        raise SourceRefused(f"api_url {value!r} is not an http(s) URL", field="api_url") from None
+    parts = urlsplit(value)
+    if parts.username or parts.password:
+        raise SourceRefused("api_url must not carry a user name or password", field="api_url")
+    if parts.query or parts.fragment:
+        raise SourceRefused("api_url must not carry a query or fragment", field="api_url")
+    return value
+
+
+def source_find_duplicate(*, kind: str, token: str) -> Source | None:
+    """The watched source for this board, however its token's case was written."""
+    return Source.objects.filter(kind=kind, token__iexact=token).first()
+
+
+def _refuse_duplicate(kind: str, token: str) -> None:
+    existing = source_find_duplicate(kind=kind, token=token)
+    if existing is not None:
+        raise DuplicateSource(
+            f"{kind} board '{token}' is already watched as {existing.name!r} (id {existing.pk})",
+            field="token",
+        )
+
+
+def source_create(*, kind: str, token: str, name: str, api_url: str = "") -> Source:
+    """Save a board to watch: the one write behind add_source, the API and the admin.
+    Checks everything again, so no caller can skip a rule."""
+    if kind not in SourceKind.values:
+        raise SourceRefused(
+            f"unknown kind {kind!r}; use one of: {', '.join(SourceKind.values)}", field="kind"
+        )
+    try:
+        token = validate_token(kind, token)
+    except ValueError as error:
+        raise SourceRefused(str(error), field="token") from None
+    api_url = source_api_url_clean(api_url)
+    name = (name or "").strip() or token
+    if len(name) > MAX_NAME_LENGTH:
+        raise SourceRefused(f"name is longer than {MAX_NAME_LENGTH} characters", field="name")
+    _refuse_duplicate(kind, token)
+    try:
+        with transaction.atomic():
+            source = Source(kind=kind, token=token, name=name, api_url=api_url)
+            source.save()
+    except IntegrityError:  # the same board added by a concurrent request
+        raise DuplicateSource(f"{kind} board '{token}' is already watched", field="token") from None
+    return source
+
+
+def source_preview(
+    *,
+    url: str = "",
+    kind: str = "",
+    token: str = "",
+    api_url: str = "",
+    name: str = "",
+    client_factory: Callable[[], HttpClient] = HttpClient,
+) -> BoardPreview:
+    """Find the board (`url`, or `kind` and `token`), refuse it if already watched, and fetch
+    it once to count its jobs. A board that answers with an error gives a preview whose
+    `error` says so; input that names no board raises SourceRefused."""
+    api_url = source_api_url_clean(api_url)
+    # async_to_sync, not asyncio.run: the duplicate check inside goes back to this thread and
+    # its database connection (and works from a web request's worker thread too).
+    return async_to_sync(_preview)(
+        url=url, kind=kind, token=token, api_url=api_url, name=name.strip(),
+        client_factory=client_factory,
+    )  # fmt: skip
+
+
+async def _preview(
+    *,
+    url: str,
+    kind: str,
+    token: str,
+    api_url: str,
+    name: str,
+    client_factory: Callable[[], HttpClient],
+) -> BoardPreview:
+    others: tuple[str, ...]
+    async with client_factory() as client:
+        if kind or token:
+            if url:
+                raise SourceRefused("give either a URL or a kind and token, not both")
+            if kind not in SourceKind.values:
+                raise SourceRefused(
+                    f"unknown kind {kind!r}; use one of: {', '.join(SourceKind.values)}",
+                    field="kind",
+                )
+            try:
+                board = Detected(kind, validate_token(kind, token))
+            except ValueError as error:
+                raise SourceRefused(str(error), field="token") from None
+            found_via, others = "kind and token", ()
+        else:
+            if not url.strip():
+                raise SourceRefused("give a board or careers page URL, or a kind and token")
+            try:
+                resolution = await resolve(client, url)
+            except NotABoard as error:
+                raise SourceRefused(str(error)) from None
+            except SourceError as error:
+                raise SourceRefused(str(error)) from None
+            board, found_via = resolution.board, resolution.found_via
+            others = tuple(f"{b.kind}:{b.token}" for b in resolution.others)
+        await sync_to_async(_refuse_duplicate)(board.kind, board.token)
+        effective_api = api_url or board.api_url
+        preview = BoardPreview(
+            kind=board.kind,
+            token=board.token,
+            api_url=effective_api,
+            name=name or board.token,
+            board_url=public_board_url(board.kind, board.token),
+            found_via=found_via,
+            others=others,
+        )
+        adapter = get_adapter(board.kind)
+        try:
+            fetch = getattr(adapter, "fetch_preview", adapter.fetch)
+            payloads = await fetch(client, board.token, effective_api or None)
+            postings = adapter.parse(payloads, company="")
+        except SourceError as error:
+            return replace(preview, error=str(error))
+        declared = getattr(adapter, "declared_total", None)
+        total = declared(payloads) if declared is not None else None
+        companies = Counter(p.company for p in postings if p.company)
+        company = companies.most_common(1)[0][0] if companies else ""
+        count = max(len(postings), total or 0)
+        return replace(
+            preview,
+            open_jobs=count,
+            name=name or company or board.token,
+            error="" if count else "the board lists no open jobs",
+        )
+
+
+def source_add(
+    *,
+    url: str = "",
+    kind: str = "",
+    token: str = "",
+    api_url: str = "",
+    name: str = "",
+    force: bool = False,
+    dry_run: bool = False,
+    client_factory: Callable[[], HttpClient] = HttpClient,
+) -> tuple[BoardPreview, Source | None]:
+    """Watch a board given as a URL (board, job or careers page) or as kind and token: find it,
+    fetch it once, and save it unless this is a dry run. A board that answers with an error
+    or lists no jobs is saved only with `force`; an unknown URL or a board already watched
+    never is. The explicit kind-and-token form is saved without a fetch (the user named the
+    board exactly), unless it is a dry run."""
+    if (kind or token) and not url and not dry_run:
+        source = source_create(kind=kind, token=token, name=name, api_url=api_url)
+        preview = BoardPreview(
+            kind=source.kind,
+            token=source.token,
+            api_url=source.api_url,
+            name=source.name,
+            board_url=public_board_url(source.kind, source.token),
+        )
+        return preview, source
+    preview = source_preview(
+        url=url, kind=kind, token=token, api_url=api_url, name=name,
+        client_factory=client_factory,
+    )  # fmt: skip
+    if dry_run:
+        return preview, None
+    if not preview.ok and not force:
+        raise SourceRefused(
+            f"{preview.summary()}; not saved (force saves it anyway)", preview=preview
+        )
+    source = source_create(
+        kind=preview.kind,
+        token=preview.token,
+        name=preview.name,
+        api_url=api_url or preview.api_url,
+    )
+    if preview.ok:
+        source.open_jobs = preview.open_jobs
+        source.save(update_fields=["open_jobs"])
+    return preview, source

@@ -65,6 +65,11 @@ class BambooHRAdapter:
                 continue  # closed since the list was read: the list entry stays
         return [{"token": token, "list": listing, "details": details}]
 
+    async def fetch_preview(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
+        """The list only, without details: enough to count and show."""
+        listing = await client.get_json(self.endpoint(token, api_url))
+        return [{"token": token, "list": listing, "details": {}}]
+
     def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
         postings: list[Posting] = []
         for raw in payloads:

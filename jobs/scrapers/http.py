@@ -41,6 +41,8 @@ class Page:
     text: str
     content_type: str = ""
     redirects: tuple[str, ...] = ()
+    status: int = 200
+    location: str = ""  # where a redirect points, when it was not followed
 
 
 class _Retry(Exception):
@@ -116,11 +118,17 @@ class HttpClient:
         (boards whose search API is a POST, such as Workday's)."""
         return await self._send("POST", _with_params(url, None), self._decode, json=body)
 
-    async def get_page(self, url: str) -> Page:
+    async def get_page(self, url: str, *, follow_redirects: bool = True) -> Page:
         """GET a web page or a non-JSON feed (a careers page, an XML feed): its text, the URL
-        it ended at and the redirects on the way, with get_json's retries and errors."""
+        it ended at and the redirects on the way, with get_json's retries and errors. With
+        follow_redirects=False a redirect is returned as it is (status and location), so the
+        caller can look at where it points before going there."""
         return await self._send(
-            "GET", _with_params(url, None), self._decode_page, headers=_PAGE_ACCEPT
+            "GET",
+            _with_params(url, None),
+            self._decode_page,
+            headers=_PAGE_ACCEPT,
+            follow_redirects=follow_redirects,
         )
 
     async def _send(
@@ -205,6 +213,8 @@ class HttpClient:
             text=response.text,
             content_type=response.headers.get("Content-Type", ""),
             redirects=tuple(str(step.url) for step in response.history),
+            status=response.status_code,
+            location=response.headers.get("Location", "") if response.is_redirect else "",
         )
 
     def _rate_limited(self, what: str, response: httpx.Response) -> RateLimited | _Retry:

@@ -78,6 +78,21 @@ class SmartRecruitersAdapter:
                 continue  # withdrawn since the list was read: the list entry stays
         return [{"pages": pages, "details": details}]
 
+    async def fetch_preview(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
+        """The first page only, without details: enough to count (`totalFound`) and show."""
+        params = {"limit": self.page_size, "offset": 0}
+        page = await client.get_json(self.endpoint(token, api_url), params=params)
+        return [{"pages": [page], "details": {}}]
+
+    def declared_total(self, payloads: list[Any]) -> int | None:
+        for envelope in payloads:
+            pages = as_dict(envelope).get("pages")
+            if isinstance(pages, list) and pages:
+                total = as_dict(pages[0]).get("totalFound")
+                if isinstance(total, int) and not isinstance(total, bool):
+                    return total
+        return None
+
     def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
         postings: list[Posting] = []
         for raw in payloads:

@@ -13,6 +13,7 @@ missing from it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -141,6 +142,31 @@ class WorkdayAdapter:
                 "total": total,
             }
         ]
+
+    async def fetch_preview(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
+        """The first page and its first job's detail (which names the company): enough to
+        count (the page's `total`) and show, in two requests."""
+        body = {"appliedFacets": {}, "limit": self.page_size, "offset": 0, "searchText": ""}
+        page = await client.post_json(self.endpoint(token, api_url), body)
+        details: dict[str, Any] = {}
+        for path in _external_paths([page])[:1]:
+            with contextlib.suppress(BoardNotFound):
+                details[path] = await client.get_json(self.detail_url(token, api_url, path))
+        return [
+            {
+                "token": token,
+                "fetched_at": datetime.now(UTC).isoformat(),
+                "pages": [page],
+                "details": details,
+                "total": _int(as_dict(page).get("total")),
+            }
+        ]
+
+    def declared_total(self, payloads: list[Any]) -> int | None:
+        totals = [_int(as_dict(envelope).get("total")) for envelope in payloads]
+        return (
+            sum(t for t in totals if t is not None) if any(t is not None for t in totals) else None
+        )
 
     def is_complete(self, payloads: list[Any]) -> bool:
         """False when the board has more jobs than Workday lets anyone page through."""
