@@ -602,22 +602,14 @@ def source_add(
     force: bool = False,
     dry_run: bool = False,
     client_factory: Callable[[], HttpClient] = HttpClient,
-) -> tuple[BoardPreview, Source | None]:
+) -> tuple[BoardPreview | None, Source | None]:
     """Watch a board given as a URL (board, job or careers page) or as kind and token: find it,
     fetch it once, and save it unless this is a dry run. A board that answers with an error
     or lists no jobs is saved only with `force`; an unknown URL or a board already watched
     never is. The explicit kind-and-token form is saved without a fetch (the user named the
-    board exactly), unless it is a dry run."""
+    board exactly; no preview then), unless it is a dry run."""
     if (kind or token) and not url and not dry_run:
-        source = source_create(kind=kind, token=token, name=name, api_url=api_url)
-        preview = BoardPreview(
-            kind=source.kind,
-            token=source.token,
-            api_url=source.api_url,
-            name=source.name,
-            board_url=public_board_url(source.kind, source.token),
-        )
-        return preview, source
+        return None, source_create(kind=kind, token=token, name=name, api_url=api_url)
     preview = source_preview(
         url=url, kind=kind, token=token, api_url=api_url, name=name,
         client_factory=client_factory,

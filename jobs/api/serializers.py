@@ -11,9 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import RegexValidator, URLValidator
-from django.db import IntegrityError
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -27,7 +25,8 @@ from jobs.models import (
     SourceKind,
 )
 from jobs.scrapers.detect import public_board_url
-from jobs.scrapers.registry import MAX_TOKEN_LENGTH, validate_token
+from jobs.scrapers.registry import MAX_TOKEN_LENGTH
+from jobs.services import SourceRefused, source_api_url_clean
 
 # --- strict input --------------------------------------------------------------------------
 
@@ -66,19 +65,13 @@ class StrictModelSerializer(RefuseUnknownFields, serializers.ModelSerializer[Any
     pass
 
 
-# Same rule as `manage.py add_source --api-url`.
-_http_url = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
-
-
 def clean_api_url(value: str) -> str:
-    """An optional base URL replacing the vendor's scheme and host; "" means the vendor's."""
-    value = value.strip().rstrip("/")
-    if value:
-        try:
-            _http_url(value)
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.messages) from None
-    return value
+    """An optional base URL replacing the vendor's scheme and host; "" means the vendor's.
+    The same rule as adding a source (jobs.services.source_api_url_clean)."""
+    try:
+        return source_api_url_clean(value)
+    except SourceRefused as refused:
+        raise ValidationError([str(refused)]) from None
 
 
 # --- sources -------------------------------------------------------------------------------
@@ -108,12 +101,12 @@ class SourceSerializer(serializers.ModelSerializer[Source]):
 
     class Meta:
         model = Source
-        fields = (
+        fields: tuple[str, ...] = (
             "id", "url", "kind", "token", "name", "api_url", "enabled", "created_at",
             "board_url", "last_success_at", "last_failure_at", "consecutive_failures",
             "last_error", "open_jobs", "gone_dark",
         )  # fmt: skip
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     def get_open_jobs(self, source: Source) -> int:
         # Counted by the view's queryset (one query for the list); otherwise the count kept
@@ -125,45 +118,84 @@ class SourceSerializer(serializers.ModelSerializer[Source]):
 
 
 class SourceCreateSerializer(StrictSerializer):
-    """A board to watch: its kind and token, and optionally a display name and base URL."""
+    """A board to watch: a URL (board, job or careers page) whose board is detected and fetched
+    once, or the explicit kind and token (saved without a fetch unless `dry_run`)."""
 
-    kind = serializers.ChoiceField(choices=SourceKind.choices)
+    url = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="A board URL, a job URL or the company's careers page.",
+    )
+    kind = serializers.ChoiceField(choices=SourceKind.choices, required=False)
     token = serializers.CharField(
-        max_length=MAX_TOKEN_LENGTH, help_text="The board's token: the company slug in its URL."
+        max_length=MAX_TOKEN_LENGTH,
+        required=False,
+        help_text="With `kind`: the board's token (the company slug in its URL).",
     )
     name = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, help_text="Default: the token."
+        max_length=200, required=False, allow_blank=True, help_text="Default: detected or token."
     )
     api_url = serializers.CharField(
         max_length=200,
         required=False,
         allow_blank=True,
-        help_text="Replaces the vendor's scheme and host, e.g. https://api.eu.lever.co.",
+        help_text="Every request for the board goes to this scheme and host, e.g. "
+        "https://api.eu.lever.co; a careers page is still read from its own URL.",
+    )
+    force = serializers.BooleanField(
+        required=False, default=False, help_text="Save even if the board errs or has no jobs."
+    )
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text="Only fetch and summarise; save nothing."
     )
 
-    def validate_api_url(self, value: str) -> str:
-        return clean_api_url(value)
-
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        kind = attrs["kind"]
-        try:
-            attrs["token"] = validate_token(kind, attrs["token"])
-        except ValueError as exc:
-            raise ValidationError({"token": [str(exc)]}) from None
-        if Source.objects.filter(kind=kind, token=attrs["token"]).exists():
-            raise ValidationError({"token": [self._duplicate(attrs)]})
-        attrs["name"] = (attrs.get("name") or "").strip() or attrs["token"]
+        url = (attrs.get("url") or "").strip()
+        if url and ("kind" in attrs or "token" in attrs):
+            raise ValidationError({"url": ["Give either a url or a kind and token, not both."]})
+        if not url:
+            if "kind" not in attrs:
+                raise ValidationError({"kind": ["Give a url, or a kind and a token."]})
+            if "token" not in attrs:
+                raise ValidationError({"token": ["This field is required with kind."]})
         return attrs
 
-    def create(self, validated_data: dict[str, Any]) -> Source:
-        try:
-            return Source.objects.create(**validated_data)
-        except IntegrityError:  # the same board added by a concurrent request
-            raise ValidationError({"token": [self._duplicate(validated_data)]}) from None
 
-    @staticmethod
-    def _duplicate(attrs: dict[str, Any]) -> str:
-        return f"The {attrs['kind']} board {attrs['token']!r} is already watched."
+class BoardPreviewSerializer(serializers.Serializer[Any]):
+    """What one fetch of a board showed."""
+
+    kind = serializers.CharField()
+    token = serializers.CharField()
+    api_url = serializers.CharField()
+    name = serializers.CharField()
+    board_url = serializers.CharField()
+    open_jobs = serializers.IntegerField()
+    error = serializers.CharField(
+        help_text="Why the board cannot be watched as it is; empty if ok."
+    )
+    found_via = serializers.CharField(
+        help_text='"url", "kind and token", or "careers page (iframe|script|link|redirect)".'
+    )
+    others = serializers.ListField(
+        child=serializers.CharField(), help_text="Other boards the careers page pointed at."
+    )
+    summary = serializers.CharField(help_text="e.g. \"greenhouse board 'acme': 37 open jobs\".")
+
+
+class BoardRefusedSerializer(serializers.Serializer[Any]):
+    detail = serializers.CharField()
+    preview = BoardPreviewSerializer()
+
+
+class SourceCreatedSerializer(SourceSerializer):
+    preview = BoardPreviewSerializer(
+        read_only=True, allow_null=True, help_text="The fetch before saving; null for kind+token."
+    )
+
+    class Meta(SourceSerializer.Meta):
+        fields = (*SourceSerializer.Meta.fields, "preview")
+        read_only_fields = fields
 
 
 class SourceUpdateSerializer(StrictModelSerializer):

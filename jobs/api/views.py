@@ -29,12 +29,15 @@ from jobs.api.schema import (
     WRITE_ERRORS,
 )
 from jobs.api.serializers import (
+    BoardPreviewSerializer,
+    BoardRefusedSerializer,
     JobDetailSerializer,
     JobSerializer,
     JobUpdateSerializer,
     PreferencesSerializer,
     PreferencesUpdateResultSerializer,
     ScrapeRunSerializer,
+    SourceCreatedSerializer,
     SourceCreateSerializer,
     SourceSerializer,
     SourceUpdateSerializer,
@@ -49,7 +52,14 @@ from jobs.models import (
     Source,
 )
 from jobs.scraping import start_background_scrape
-from jobs.services import SourceBusy, preferences_update, scrape_refusal
+from jobs.services import (
+    DuplicateSource,
+    SourceBusy,
+    SourceRefused,
+    preferences_update,
+    scrape_refusal,
+    source_add,
+)
 
 # Any path segment reaches the view, so that an id such as "0.5" gets the API's JSON 404
 # rather than the URL resolver's HTML one (the router's default pattern excludes dots).
@@ -124,8 +134,20 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     ),
     create=extend_schema(
         summary="Watch a job board",
+        description="Give `url` (a board URL, a job URL or the company's careers page): the "
+        "board is detected, fetched once and saved if it lists open jobs (or with `force`). "
+        "`dry_run` only answers the summary (200). The explicit `kind` and `token` are saved "
+        "without a fetch. A board already watched is refused (400) even with `force`; a "
+        "board that answers with an error or no jobs is 422 with its summary.",
         request=SourceCreateSerializer,
-        responses={201: SourceSerializer, **WRITE_ERRORS},
+        responses={
+            201: SourceCreatedSerializer,
+            200: OpenApiResponse(BoardPreviewSerializer, description="The dry run's summary."),
+            422: OpenApiResponse(
+                BoardRefusedSerializer, description="The board errs or has no jobs; not saved."
+            ),
+            **WRITE_ERRORS,
+        },
     ),
     partial_update=extend_schema(
         summary="Enable, disable, rename or re-point a source",
@@ -149,8 +171,18 @@ class SourceViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = SourceCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        source = serializer.save()
+        try:
+            preview, source = source_add(**serializer.validated_data)
+        except SourceRefused as refused:
+            if refused.preview is not None and not isinstance(refused, DuplicateSource):
+                # The board exists but answered with an error or no jobs.
+                body = {"detail": str(refused), "preview": refused.preview.as_dict()}
+                return Response(body, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+            raise ValidationError({refused.field: [str(refused)]}) from None
+        if source is None:  # dry run
+            return Response(preview.as_dict() if preview else {}, status=status.HTTP_200_OK)
         data = SourceSerializer(source, context=self.get_serializer_context()).data
+        data["preview"] = preview.as_dict() if preview else None
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -65,11 +65,12 @@ class Command(BaseCommand):
                 self.show(refused.preview, options)
             raise CommandError(str(refused)) from None
         if source is None:
+            assert preview is not None  # a dry run always fetches
             self.show(preview, options)
             if options["verbosity"] >= 1:
                 self.stdout.write("Dry run: nothing was saved.")
             return
-        if not explicit:
+        if preview is not None:
             self.show(preview, options)
         if options["verbosity"] >= 1:
             self.stdout.write(self.style.SUCCESS(f"Watching {source} (id {source.pk})."))

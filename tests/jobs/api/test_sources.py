@@ -100,11 +100,13 @@ class TestCreate:
         assert not Source.objects.exists()
 
     def test_a_board_already_watched_is_refused(self, api: APIClient) -> None:
-        make_source(kind="greenhouse", token="acme", name="Acme")
+        existing = make_source(kind="greenhouse", token="acme", name="Acme")
         before = snapshot()
-        response = api.post(URL, {"kind": "greenhouse", "token": "acme"}, format="json")
+        response = api.post(URL, {"kind": "greenhouse", "token": "ACME"}, format="json")
         assert response.status_code == 400
-        assert response.json() == {"token": ["The greenhouse board 'acme' is already watched."]}
+        assert response.json() == {
+            "token": [f"greenhouse board 'ACME' is already watched as 'Acme' (id {existing.pk})"]
+        }
         assert snapshot() == before
         # The same token on another kind of board is another board.
         assert api.post(URL, {"kind": "lever", "token": "acme"}, format="json").status_code == 201
