@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from jobs.models import Job, Preferences, ScrapeRun, Source
 from jobs.scraping import start_background_scrape
-from jobs.services import SourceBusy, rescore_jobs
+from jobs.services import (
+    BoardPreview,
+    SourceBusy,
+    SourceRefused,
+    rescore_jobs,
+    source_create,
+    source_preview,
+)
 
 
 class ScoreBandFilter(admin.SimpleListFilter):
@@ -142,6 +151,52 @@ class ScrapeRunAdmin(admin.ModelAdmin[ScrapeRun]):
         return False
 
 
+class SourceAddForm(forms.ModelForm[Source]):
+    """Adding a source takes a URL, like `add_source URL`: the board is detected and fetched
+    once; one that errs or lists no jobs is saved only when "force" is ticked."""
+
+    url = forms.CharField(
+        max_length=2000,
+        label="URL",
+        help_text="A board URL, a job URL or the company's careers page.",
+    )
+    force = forms.BooleanField(
+        required=False, help_text="Save even if the board answers with an error or no jobs."
+    )
+
+    class Meta:
+        model = Source
+        fields = ("url", "name", "api_url", "force")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].required = False
+        self.fields["name"].help_text = "Default: the company name the board gives."
+        self.preview: BoardPreview | None = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            preview = source_preview(
+                url=data.get("url", ""), api_url=data.get("api_url", ""), name=data.get("name", "")
+            )
+        except SourceRefused as refused:
+            field = refused.field if refused.field in self.fields else None
+            raise forms.ValidationError({field: str(refused)} if field else str(refused)) from None
+        if not preview.ok and not data.get("force"):
+            raise forms.ValidationError(
+                f"{preview.summary()}. Not saved: tick “force” to watch it anyway."
+            )
+        self.preview = preview
+        return data
+
+    def _post_clean(self) -> None:
+        # The model's own validation would ask for kind and token, which come from the URL.
+        pass
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin[Source]):
     list_display = (
@@ -161,6 +216,44 @@ class SourceAdmin(admin.ModelAdmin[Source]):
         "dark_fetches", "gone_dark", "created_at",
     )  # fmt: skip
     actions = ("scrape_now",)
+
+    def get_form(
+        self, request: HttpRequest, obj: Source | None = None, change: bool = False, **kwargs: Any
+    ) -> type[ModelForm[Source]]:
+        if obj is None:
+            kwargs["form"] = SourceAddForm
+            kwargs["fields"] = SourceAddForm.Meta.fields
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Source | None = None) -> Any:
+        if obj is None:
+            return [(None, {"fields": SourceAddForm.Meta.fields})]
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Source | None = None) -> Any:
+        return self.readonly_fields if obj is not None else ()
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        if change or not isinstance(form, SourceAddForm) or form.preview is None:
+            return super().save_form(request, form, change)
+        preview = form.preview
+        source = source_create(
+            kind=preview.kind,
+            token=preview.token,
+            name=preview.name,
+            api_url=form.cleaned_data.get("api_url") or preview.api_url,
+        )
+        self.message_user(request, preview.summary(), messages.INFO)
+        return source
+
+    def save_model(self, request: HttpRequest, obj: Source, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+        # When adding, save_form already saved it through jobs.services.source_create.
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        if change:
+            super().save_related(request, form, formsets, change)
 
     @admin.display(description="health")
     def health(self, source: Source) -> str:
