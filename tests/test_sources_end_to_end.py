@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 from websockets.asyncio.client import ClientConnection, connect
 
 from jobs.models import Job, Source
@@ -51,9 +53,17 @@ async def events_until_cycle_done(ws: ClientConnection, sources: int) -> list[di
     return messages
 
 
+@pytest.fixture
+async def close_db_threads() -> AsyncIterator[None]:
+    """This test reads the database through sync_to_async's thread: close that connection,
+    or PostgreSQL refuses to drop the test database."""
+    yield
+    await sync_to_async(connections.close_all)()
+
+
 @pytest.mark.parametrize("mode", ["embedded", "redis"])
 async def test_new_kinds_flow_from_url_to_socket(
-    daphne_factory: Any, vendor_farm: VendorFarm, mode: str
+    daphne_factory: Any, vendor_farm: VendorFarm, mode: str, close_db_threads: None
 ) -> None:
     redis_url = require_redis() if mode == "redis" else None
     server: Daphne = daphne_factory(REDIS_URL=redis_url)
