@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
@@ -150,3 +151,25 @@ async def test_new_kinds_flow_from_url_to_socket(
         open_jobs > 0 and not dark and not error
         for _, open_jobs, dark, error in await sync_to_async(health)()
     )
+
+
+async def test_api_watch_by_url_under_daphne(
+    daphne_factory: Any, vendor_farm: VendorFarm, close_db_threads: None
+) -> None:
+    """The API's add (detection and the board fetch inside a web request) on a real server."""
+    server: Daphne = daphne_factory()
+    install_all(vendor_farm)
+    vendor_farm.text("/careers", '<a href="https://apply.workable.com/hooli/">Jobs</a>')
+    body = {"url": f"{vendor_farm.url}/careers", "api_url": vendor_farm.url}
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=60) as client:
+        dry = await client.post("/api/v1/sources/", json={**body, "dry_run": True})
+        assert dry.status_code == 200, dry.text
+        assert dry.json()["summary"] == "workable board 'hooli': 2 open jobs"
+        created = await client.post("/api/v1/sources/", json=body)
+        assert created.status_code == 201, created.text
+        assert created.json()["preview"]["found_via"] == "careers page (link)"
+        again = await client.post("/api/v1/sources/", json={**body, "force": True})
+        assert again.status_code == 400
+        assert "already watched" in again.json()["token"][0]
+    names = await sync_to_async(lambda: list(Source.objects.values_list("name", flat=True)))()
+    assert names == ["Hooli"]
