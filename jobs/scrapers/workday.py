@@ -236,15 +236,18 @@ def _posting(
     stated = _WORKPLACE_TYPES.get(
         clean_text(info.get("remoteType") or item.get("remoteType")).lower()
     )
+    url = web_url(info.get("externalUrl")) or f"{board_url(token)}{path}"
     return Posting(
         external_id=path,
         title=clean_text(info.get("title")) or required_text(item, "title"),
         company=clean_text(as_dict(detail.get("hiringOrganization")).get("name")) or company,
-        url=web_url(info.get("externalUrl")) or f"{board_url(token)}{path}",
+        url=url,
         location=join_unique(locations),
         workplace=stated or infer_workplace(locations, concrete_is_onsite=False),
         employment_type=employment_type(info.get("timeType")),
         description_html=html_text(info.get("jobDescription")),
+        # Workday's application starts at the job page's /apply.
+        apply_url=f"{url.rstrip('/')}/apply" if info.get("canApply") is True else "",
         posted_at=parse_datetime(info.get("startDate"))
         or posted_on(info.get("postedOn") or item.get("postedOn"), fetched_at),
     )

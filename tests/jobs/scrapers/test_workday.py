@@ -161,6 +161,7 @@ def test_hybrid_job_with_detail():
     assert job.title == "Senior Backend Engineer"
     assert job.company == "Acme Europe GmbH"
     assert job.url == f"{HOST}/External{BACKEND}"
+    assert job.apply_url == f"{HOST}/External{BACKEND}/apply"
     assert job.location == "Berlin, Germany; Munich, Germany"
     assert job.workplace == "hybrid"
     assert job.employment_type == "Full-time"
@@ -170,6 +171,7 @@ def test_hybrid_job_with_detail():
 
 def test_remote_part_time_dated_from_posted_yesterday():
     job = parse()[ANALYST]
+    assert job.apply_url == ""  # canApply not given
     assert job.workplace == "remote"
     assert job.employment_type == "Part-time"
     assert job.location == "Remote, USA; Austin, TX"
