@@ -82,7 +82,7 @@ class Command(BaseCommand):
         line = preview.summary()
         style = self.style.SUCCESS if preview.ok else self.style.WARNING
         self.stdout.write(style(line))
-        if preview.name:
+        if preview.ok:
             self.stdout.write(f"Company: {preview.name}")
         if preview.others:
             self.stdout.write(f"The page also points at: {', '.join(preview.others)}")
