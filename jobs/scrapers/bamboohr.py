@@ -7,9 +7,6 @@ from typing import Any
 
 from jobs.postings import Posting
 from jobs.scrapers.base import (
-    HYBRID,
-    ONSITE,
-    REMOTE,
     BoardNotFound,
     as_dict,
     build_url,
@@ -29,9 +26,10 @@ from jobs.scrapers.base import (
 )
 from jobs.scrapers.http import HttpClient
 from jobs.scrapers.remotive import parse_salary
+from jobs.vocabulary import Workplace
 
 # BambooHR's locationType: 0 on-site, 1 remote, 2 hybrid.
-_LOCATION_TYPES = {"0": ONSITE, "1": REMOTE, "2": HYBRID}
+_LOCATION_TYPES = {"0": Workplace.ONSITE, "1": Workplace.REMOTE, "2": Workplace.HYBRID}
 
 
 def host_base(token: str) -> str:
@@ -96,7 +94,7 @@ def _posting(raw: Any, details: dict[str, Any], token: str, company: str) -> Pos
     url = web_url(job.get("jobOpeningShareUrl")) or f"{host_base(token)}/careers/{job_id}"
     stated = _LOCATION_TYPES.get(clean_text(str(job.get("locationType") or "")))
     if job.get("isRemote") is True:
-        stated = REMOTE
+        stated = Workplace.REMOTE
     return Posting(
         external_id=job_id,
         title=required_text(job, "jobOpeningName"),

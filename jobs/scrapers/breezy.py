@@ -7,7 +7,6 @@ from typing import Any
 
 from jobs.postings import Posting
 from jobs.scrapers.base import (
-    REMOTE,
     as_dict,
     build_url,
     clean_text,
@@ -24,6 +23,7 @@ from jobs.scrapers.base import (
 )
 from jobs.scrapers.http import HttpClient
 from jobs.scrapers.remotive import parse_salary
+from jobs.vocabulary import Workplace
 
 
 def host_base(token: str) -> str:
@@ -60,7 +60,7 @@ def _posting(raw: Any, company: str) -> Posting:
         company=clean_text(as_dict(position.get("company")).get("name")) or company,
         url=url,
         location=join_unique(places),
-        workplace=REMOTE if remote else infer_workplace(places),
+        workplace=Workplace.REMOTE if remote else infer_workplace(places),
         department=clean_text(position.get("department")),
         employment_type=employment_type(as_dict(position.get("type")).get("name")),
         apply_url=url.rstrip("/") + "/apply",

@@ -11,9 +11,6 @@ from typing import Any
 
 from jobs.postings import Posting
 from jobs.scrapers.base import (
-    HYBRID,
-    ONSITE,
-    REMOTE,
     as_dict,
     build_url,
     clean_text,
@@ -34,6 +31,7 @@ from jobs.scrapers.base import (
     web_url,
 )
 from jobs.scrapers.http import HttpClient
+from jobs.vocabulary import Workplace
 
 _INTERVALS = {
     "hour": "hour", "hourly": "hour", "day": "day", "daily": "day", "week": "week",
@@ -119,11 +117,11 @@ def _places(offer: dict[str, Any]) -> list[str]:
 
 def _workplace(offer: dict[str, Any], places: list[str]) -> str:
     if offer.get("remote") is True:
-        return REMOTE
+        return Workplace.REMOTE
     if offer.get("hybrid") is True:
-        return HYBRID
+        return Workplace.HYBRID
     if offer.get("on_site") is True:
-        return ONSITE
+        return Workplace.ONSITE
     return infer_workplace(places)
 
 

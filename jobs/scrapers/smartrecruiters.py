@@ -9,8 +9,6 @@ from typing import Any
 
 from jobs.postings import Posting
 from jobs.scrapers.base import (
-    HYBRID,
-    REMOTE,
     BoardNotFound,
     PayloadError,
     as_dict,
@@ -30,6 +28,7 @@ from jobs.scrapers.base import (
     web_url,
 )
 from jobs.scrapers.http import HttpClient
+from jobs.vocabulary import Workplace
 
 DEFAULT_BASE = "https://api.smartrecruiters.com"
 PAGE_SIZE = 100  # the API's maximum
@@ -161,9 +160,9 @@ def _posting(raw: Any, details: dict[str, Any], company: str) -> Posting:
 
 def _workplace(location: dict[str, Any], place: str) -> str:
     if location.get("remote") is True:
-        return REMOTE
+        return Workplace.REMOTE
     if location.get("hybrid") is True:
-        return HYBRID
+        return Workplace.HYBRID
     # Both flags false is how most postings read, on-site or not: only a place name says so.
     return infer_workplace([place])
 

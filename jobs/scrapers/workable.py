@@ -7,9 +7,6 @@ from typing import Any
 
 from jobs.postings import Posting
 from jobs.scrapers.base import (
-    HYBRID,
-    ONSITE,
-    REMOTE,
     as_dict,
     build_url,
     clean_text,
@@ -25,12 +22,13 @@ from jobs.scrapers.base import (
     required_id,
     required_text,
     required_url,
+    stated_workplace,
     web_url,
 )
 from jobs.scrapers.http import HttpClient
+from jobs.vocabulary import Workplace
 
 DEFAULT_BASE = "https://apply.workable.com"
-_WORKPLACE_TYPES = {"remote": REMOTE, "hybrid": HYBRID, "on_site": ONSITE, "onsite": ONSITE}
 
 
 class WorkableAdapter:
@@ -101,11 +99,11 @@ def _places(job: dict[str, Any]) -> list[str]:
 
 
 def _workplace(job: dict[str, Any], places: list[str]) -> str:
-    stated = _WORKPLACE_TYPES.get(clean_text(job.get("workplace")).lower())
+    stated = stated_workplace(job.get("workplace"))
     if stated:
         return stated
     if job.get("telecommuting") is True:
-        return REMOTE
+        return Workplace.REMOTE
     return infer_workplace(places)
 
 

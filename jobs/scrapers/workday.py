@@ -20,9 +20,6 @@ from typing import Any
 
 from jobs.postings import Posting
 from jobs.scrapers.base import (
-    HYBRID,
-    ONSITE,
-    REMOTE,
     BoardNotFound,
     PayloadError,
     as_dict,
@@ -38,23 +35,17 @@ from jobs.scrapers.base import (
     require_dict,
     require_list,
     required_text,
+    stated_workplace,
     strings,
     web_url,
 )
 from jobs.scrapers.http import HttpClient
+from jobs.vocabulary import Workplace
 
 PAGE_SIZE = 20  # Workday's maximum: a larger limit is an HTTP 400
 MAX_OFFSET = 2000  # Workday serves nothing past this offset
 TOKEN = re.compile(r"(?P<tenant>[A-Za-z0-9_-]+)\.(?P<wd>[wW][dD]\d{1,3})/(?P<site>[A-Za-z0-9_.-]+)")
 
-_WORKPLACE_TYPES = {
-    "remote": REMOTE,
-    "hybrid": HYBRID,
-    "flexible": HYBRID,
-    "on-site": ONSITE,
-    "onsite": ONSITE,
-    "on site": ONSITE,
-}
 _POSTED = re.compile(
     r"posted\s+(?:(?P<today>today)|(?P<yesterday>yesterday)|(?P<days>\d+)(?P<plus>\+)?\s+days?\s+ago)",
     re.IGNORECASE,
@@ -233,9 +224,7 @@ def _posting(
     locations = [clean_text(info.get("location")), *strings(info.get("additionalLocations"))]
     if not any(locations):
         locations = [clean_text(item.get("locationsText"))]
-    stated = _WORKPLACE_TYPES.get(
-        clean_text(info.get("remoteType") or item.get("remoteType")).lower()
-    )
+    stated = _workplace(info.get("remoteType") or item.get("remoteType"))
     url = web_url(info.get("externalUrl")) or f"{board_url(token)}{path}"
     return Posting(
         external_id=path,
@@ -251,6 +240,13 @@ def _posting(
         posted_at=parse_datetime(info.get("startDate"))
         or posted_on(info.get("postedOn") or item.get("postedOn"), fetched_at),
     )
+
+
+def _workplace(value: object) -> Workplace | None:
+    # Workday's remoteType: "Remote", "Hybrid", "On-site", and some tenants' "Flexible".
+    if clean_text(value).lower() == "flexible":
+        return Workplace.HYBRID
+    return stated_workplace(value)
 
 
 def posted_on(value: object, now: datetime) -> datetime | None:
