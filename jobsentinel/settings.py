@@ -281,6 +281,19 @@ SCRAPE_INTERVAL = env_int("JOBSENTINEL_SCRAPE_INTERVAL", 900, minimum=10)
 # How often the embedded-mode relay looks for events committed by other processes.
 RELAY_POLL_SECONDS = env_float("JOBSENTINEL_RELAY_POLL_SECONDS", 0.05, minimum=0.01)
 
+# --- Alerts (alerts/: channels, rules, deliveries; sent by the worker) ------------------------
+INSTALLED_APPS.append("alerts")
+EMAIL_URL = env_optional("JOBSENTINEL_EMAIL_URL")
+if EMAIL_URL is not None and not EMAIL_URL.startswith(("smtp://", "smtp+tls://", "smtps://")):
+    raise ImproperlyConfigured(
+        "JOBSENTINEL_EMAIL_URL must look like smtp://host:port, smtp+tls://user:pass@host:port "
+        "or smtps://user:pass@host:port"
+    )
+EMAIL_FROM = env_str("JOBSENTINEL_EMAIL_FROM", "JobSentinel <jobsentinel@localhost>")
+# How often the worker looks for new events to alert on, and one attempt's time limit.
+ALERTS_POLL_SECONDS = env_float("JOBSENTINEL_ALERTS_POLL_SECONDS", 2.0, minimum=0.1)
+ALERTS_TIMEOUT_SECONDS = env_float("JOBSENTINEL_ALERTS_TIMEOUT_SECONDS", 10.0, minimum=0.5)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
