@@ -1,0 +1,117 @@
+"""The real worker (a huey consumer subprocess) delivers alerts, and a worker SIGKILLed in the
+middle of a batch, then restarted, sends every alert once: one delivery per (channel, job,
+reason), and only a message that was on the wire at the kill is repeated, under its own id."""
+
+from __future__ import annotations
+
+import collections
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from alerts.models import Alert, Delivery, DeliveryStatus
+from tests.alerts.helpers import add_channel
+from tests.alerts.receivers import Answer, HttpReceiver
+from tests.conftest import ROOT, subprocess_env
+from tests.factories import make_job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# `manage.py worker` supervises the same huey consumer; until then djhuey's own command runs it.
+WORKER_COMMAND = "run_huey"
+
+
+class Worker:
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = subprocess_env(
+            JOBSENTINEL_ALERTS_POLL_SECONDS="0.2", JOBSENTINEL_ALERTS_TIMEOUT_SECONDS="2"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", WORKER_COMMAND],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def worker(tmp_path: Path) -> Iterator[Worker]:
+    process = Worker(tmp_path / "worker.log")
+    yield process
+    process.stop()
+
+
+def wait_until(check: object, timeout: float, what: str, log: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}\n{log}")
+
+
+def test_sigkill_mid_batch_then_restart_sends_each_alert_once(
+    receiver: HttpReceiver, worker: Worker
+) -> None:
+    receiver.default = Answer(200, delay=0.4)  # a slow receiver: the kill lands mid-batch
+    channel = add_channel("webhook", receiver.url(), min_score=0.0)
+    jobs = [make_job(score=0.9, title=f"Job {n}") for n in range(12)]
+    worker.start()
+    wait_until(lambda: len(receiver.received) >= 4, 90, "the first deliveries", worker.log())
+    worker.kill()
+    in_flight = set(
+        Delivery.objects.filter(status=DeliveryStatus.SENDING).values_list("id", flat=True)
+    )
+    sent_before = Delivery.objects.filter(status=DeliveryStatus.SENT).count()
+    assert 0 < sent_before < 12, "the kill was meant to land in the middle of the batch"
+    # Changes while no worker runs are alerted when it is back.
+    jobs += [make_job(score=0.9, title=f"Later {n}") for n in range(3)]
+    worker.start()
+    wait_until(
+        lambda: Delivery.objects.filter(status=DeliveryStatus.SENT).count() == 15,
+        120,
+        "all deliveries sent after the restart",
+        worker.log(),
+    )
+    time.sleep(1)  # anything extra would arrive now
+    assert Alert.objects.filter(channel=channel).count() == 15
+    assert Delivery.objects.count() == 15
+    by_job: dict[int, set[str]] = collections.defaultdict(set)
+    per_id: collections.Counter[str] = collections.Counter()
+    for request in receiver.received:
+        body = request.json()
+        assert request.headers["x-jobsentinel-delivery"] == body["id"]
+        per_id[body["id"]] += 1
+        by_job[body["jobs"][0]["job_id"]].add(body["id"])
+    assert set(by_job) == {job.pk for job in jobs}
+    assert all(len(ids) == 1 for ids in by_job.values()), "one delivery id per job and reason"
+    repeated = {delivery_id for delivery_id, n in per_id.items() if n > 1}
+    assert repeated <= {str(i) for i in in_flight}, "only a message on the wire may repeat"
+    assert all(n <= 2 for n in per_id.values())
