@@ -169,6 +169,17 @@ def _validate(values: ChannelFields) -> ChannelFields:
     return values
 
 
+def channel_check(*, channel: Channel | None = None, **fields: Any) -> None:
+    """Validate a new channel's fields, or an edit of `channel`, without saving anything."""
+    if channel is not None:
+        current = {name: getattr(channel, name) for name in WRITABLE}
+        fields = {
+            **current,
+            **{k: v for k, v in fields.items() if v or k not in ("target", "secret")},
+        }
+    _validate(ChannelFields(**fields))
+
+
 def channel_create(*, now: datetime | None = None, **fields: Any) -> tuple[Channel, str]:
     """Validate and save a channel. Returns it and, for a webhook created without a secret,
     the generated secret (shown once: it is never displayed again)."""

@@ -293,6 +293,17 @@ EMAIL_FROM = env_str("JOBSENTINEL_EMAIL_FROM", "JobSentinel <jobsentinel@localho
 # How often the worker looks for new events to alert on, and one attempt's time limit.
 ALERTS_POLL_SECONDS = env_float("JOBSENTINEL_ALERTS_POLL_SECONDS", 2.0, minimum=0.1)
 ALERTS_TIMEOUT_SECONDS = env_float("JOBSENTINEL_ALERTS_TIMEOUT_SECONDS", 10.0, minimum=0.5)
+_enum_names: dict[str, str] = SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]  # type: ignore[assignment]
+_enum_names.update(
+    {
+        "AlertChannelKindEnum": "alerts.models.ChannelKind",
+        "AlertJobScopeEnum": "alerts.models.JobScope",
+        "AlertModeEnum": "alerts.models.Mode",
+        "AlertReasonEnum": "alerts.models.Reason",
+        "DeliveryKindEnum": "alerts.models.DeliveryKind",
+        "DeliveryStatusEnum": "alerts.models.DeliveryStatus",
+    }
+)
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("realtime.urls")),
     path("api/v1/", include("jobs.api.urls")),
+    path("", include("alerts.urls")),
     path("", pages.feed, name="feed"),
     path("feed/jobs", pages.feed_jobs, name="feed-jobs"),
 ]

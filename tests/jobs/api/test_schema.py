@@ -22,7 +22,8 @@ def schema() -> dict:
 
 def test_schema_is_valid_openapi(schema: dict) -> None:
     validate_schema(schema)
-    assert set(schema["paths"]) == {
+    # The alerts app's paths are checked in tests/alerts/test_api.py.
+    assert {p for p in schema["paths"] if not p.startswith("/api/v1/alerts/")} == {
         "/api/v1/jobs/",
         "/api/v1/jobs/{id}/",
         "/api/v1/sources/",
