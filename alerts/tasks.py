@@ -27,7 +27,10 @@ _running = threading.Lock()
 
 
 def seconds_left_in_minute() -> float:
-    return max(60.0 - time.time() % 60.0 - MINUTE_MARGIN, 0.0)
+    left = max(60.0 - time.time() % 60.0 - MINUTE_MARGIN, 0.0)
+    # Started just before a whole minute: that minute's run will find this one still going
+    # and leave, so carry on through the next minute rather than leave a gap.
+    return left if left >= 10.0 else left + 60.0
 
 
 def pump(*, duration: float | None = None) -> None:

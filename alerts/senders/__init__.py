@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from alerts.masking import scrub
+from alerts.masking import scrub, secrets_in_use
 from alerts.messages import Envelope
 from alerts.models import Channel, ChannelKind
 from alerts.senders import chat, email, webhook
@@ -23,7 +23,8 @@ SENDERS: dict[str, Callable[[Channel, Envelope], Outcome]] = {
 
 def send(channel: Channel, message: Envelope) -> Outcome:
     try:
-        outcome = SENDERS[channel.kind](channel, message)
+        with secrets_in_use(channel.target, channel.secret):
+            outcome = SENDERS[channel.kind](channel, message)
     except Exception as exc:  # a sender bug must not stop the other deliveries
         outcome = Outcome.retry(f"unexpected {type(exc).__name__}: {exc}")
     # Whatever a library put in its error text, no target or secret leaves here.

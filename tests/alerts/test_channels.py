@@ -3,6 +3,7 @@ limits) and email through a real SMTP server."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from typing import Any
@@ -150,3 +151,19 @@ def test_smtp_url_forms() -> None:
     assert parse_email_url("smtps://u:p@smtp.x.com").ssl
     with pytest.raises(ValueError, match="scheme"):
         parse_email_url("http://smtp.x.com")
+
+
+def test_apprise_url_through_apprise_to_a_real_receiver(
+    receiver: HttpReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    add_channel("apprise", f"json://127.0.0.1:{receiver.port}/apprise/TOKEN-xyz")
+    job = make_job(title="SRE", score=0.9)
+    services.run_pass(now=T0)
+    [request] = receiver.wait_for(1)
+    assert request.path == "/apprise/TOKEN-xyz"
+    body = request.json()
+    assert body["title"] == f"New match: SRE at {job.company}"
+    assert job.url in body["message"]
+    assert Delivery.objects.get().status == DeliveryStatus.SENT
+    assert "TOKEN-xyz" not in "\n".join(r.getMessage() for r in caplog.records)

@@ -3,6 +3,7 @@ a test message sent, --flush sending what waits."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, time, timedelta
 from io import StringIO
 
@@ -64,12 +65,18 @@ def test_add_alert_webhook_secret_generated_and_printed_once(receiver: HttpRecei
         (["webhook", "https://x.example/y", "--max-per-hour", "0"], "At least 1"),
         (["webhook", "https://x.example/y", "--on", "new_match,lunch"], "lunch"),
         (["webhook", "https://x.example/y", "--secret", "short"], "16 characters"),
-        (["apprise", "tgram://bot/chat"], "Apprise is not installed"),
     ],
 )
 def test_add_alert_refuses_bad_input_and_saves_nothing(args: list[str], message: str) -> None:
     with pytest.raises(CommandError, match=message):
         run("add_alert", *args)
+    assert not Channel.objects.exists()
+
+
+def test_add_alert_apprise_without_the_extra_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "apprise", None)  # as if not installed
+    with pytest.raises(CommandError, match="Apprise is not installed"):
+        run("add_alert", "apprise", "tgram://bot/chat")
     assert not Channel.objects.exists()
 
 

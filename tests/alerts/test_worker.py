@@ -77,11 +77,12 @@ def wait_until(check: object, timeout: float, what: str, log: str = "") -> None:
     raise AssertionError(f"timed out waiting for {what}\n{log}")
 
 
+@pytest.mark.timeout(300)
 def test_sigkill_mid_batch_then_restart_sends_each_alert_once(
     receiver: HttpReceiver, worker: Worker
 ) -> None:
     receiver.default = Answer(200, delay=0.4)  # a slow receiver: the kill lands mid-batch
-    channel = add_channel("webhook", receiver.url(), min_score=0.0)
+    channel = add_channel("webhook", receiver.url("/hook/TOKEN-abc123"), min_score=0.0)
     jobs = [make_job(score=0.9, title=f"Job {n}") for n in range(12)]
     worker.start()
     wait_until(lambda: len(receiver.received) >= 4, 90, "the first deliveries", worker.log())
@@ -115,3 +116,9 @@ def test_sigkill_mid_batch_then_restart_sends_each_alert_once(
     repeated = {delivery_id for delivery_id, n in per_id.items() if n > 1}
     assert repeated <= {str(i) for i in in_flight}, "only a message on the wire may repeat"
     assert all(n <= 2 for n in per_id.values())
+    print(f"sent before the kill: {sent_before}; on the wire at the kill: {len(in_flight)}; "
+          f"repeated after restart: {len(repeated)}")  # fmt: skip
+    log = worker.log()
+    assert "alert delivery" in log  # the worker does log its deliveries...
+    assert "TOKEN-abc123" not in log  # ...and never the target
+    assert channel.secret not in log
