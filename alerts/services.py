@@ -432,16 +432,17 @@ def _due(now: datetime, *, force: bool) -> Q:
 def send_due(
     *, now: datetime | None = None, force: bool = False, limit: int = DELIVERIES_PER_PASS
 ) -> int:
-    """Claim and send the deliveries that are due; returns how many were attempted."""
-    now = now or timezone.now()
+    """Claim and send the deliveries that are due; returns how many were attempted. Without
+    `now`, each claim reads the clock afresh (its lease starts when its attempt does)."""
     ids = list(
-        Delivery.objects.filter(_due(now, force=force))
+        Delivery.objects.filter(_due(now or timezone.now(), force=force))
         .order_by("next_attempt_at", "created_at")
         .values_list("id", flat=True)[:limit]
     )
     attempted = 0
     for delivery_id in ids:
-        if attempt(delivery_id=delivery_id, now=now, force=force) is not None:
+        moment = now or timezone.now()
+        if attempt(delivery_id=delivery_id, now=moment, force=force) is not None:
             attempted += 1
     return attempted
 
@@ -532,8 +533,8 @@ class PassResult:
 def run_pass(*, now: datetime | None = None, force: bool = False) -> PassResult:
     """One turn of the alert machinery: events → alerts → deliveries → sent. With `force`
     (`alerts --flush`), digests go now whether due or not, held alerts are released, and
-    every pending delivery is tried now."""
-    now = now or timezone.now()
+    every pending delivery is tried now. Without `now`, each step reads the clock itself: a
+    pass that spends minutes on slow receivers must not claim with a stale time."""
     result = PassResult()
     while True:
         made = ingest_events(now=now)

@@ -10,7 +10,9 @@ import pytest
 from django.test import Client, override_settings
 
 from alerts.models import Channel, Delivery, DeliveryKind, DeliveryStatus
+from realtime.log import latest_id
 from tests.alerts.helpers import add_channel
+from tests.factories import make_job
 
 pytestmark = pytest.mark.django_db
 HOOK = "https://discord.com/api/webhooks/123/SECRETPART"
@@ -139,3 +141,22 @@ def test_admin_masks_and_validates_through_the_services(admin_client: Client) ->
     )
     assert admin_client.get("/admin/alerts/delivery/").status_code == 200
     assert admin_client.get("/admin/alerts/alert/").status_code == 200
+
+
+def test_admin_adds_a_channel_through_the_service(admin_client: Client) -> None:
+    data = {
+        "name": "Hook", "kind": "webhook", "target": "http://127.0.0.1:9/hook", "secret": "",
+        "enabled": "on", "scope": "any", "min_score": "", "reasons": '["new_match"]',
+        "mode": "daily", "digest_at": "07:30", "digest_weekday": "0", "time_zone": "UTC",
+        "quiet_start": "", "quiet_end": "", "max_per_hour": "60",
+    }  # fmt: skip
+    refused = admin_client.post("/admin/alerts/channel/add/", data)
+    assert refused.status_code == 200
+    assert "needs a signing secret" in refused.content.decode()
+    assert not Channel.objects.exists()
+    data["secret"] = "a-long-enough-secret-123"
+    make_job()  # an event before the channel: no backfill of it
+    assert admin_client.post("/admin/alerts/channel/add/", data).status_code == 302
+    channel = Channel.objects.get()
+    assert (channel.kind, channel.mode, channel.scope) == ("webhook", "daily", "any")
+    assert channel.starts_after_event == latest_id() > 0
