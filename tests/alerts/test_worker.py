@@ -118,6 +118,12 @@ def test_sigkill_mid_batch_then_restart_sends_each_alert_once(
     assert all(n <= 2 for n in per_id.values())
     print(f"sent before the kill: {sent_before}; on the wire at the kill: {len(in_flight)}; "
           f"repeated after restart: {len(repeated)}")  # fmt: skip
+    # One more change with the worker running: reported, not asserted (speed is not a test).
+    receiver.default = Answer(200)
+    started = time.monotonic()
+    make_job(score=0.9, title="Timed")
+    wait_until(lambda: len(receiver.received) >= sum(per_id.values()) + 1, 60, "the timed alert")
+    print(f"commit to receipt with the worker running: {time.monotonic() - started:.2f} s")
     log = worker.log()
     assert "alert delivery" in log  # the worker does log its deliveries...
     assert "TOKEN-abc123" not in log  # ...and never the target
