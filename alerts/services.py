@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, URLValidator
+from django.core.validators import EmailValidator
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -58,8 +59,20 @@ DELIVERIES_PER_PASS = 50
 
 # --- channels -------------------------------------------------------------------------------
 
-_http_url = URLValidator(schemes=["http", "https"])
 _email = EmailValidator()
+
+
+def _is_http_url(target: str) -> bool:
+    """Any http(s) URL with a host: public, loopback, or a bare name on a home network
+    (`http://ntfy/alerts`, which Django's URLValidator refuses for having no TLD)."""
+    if any(c.isspace() or ord(c) < 32 for c in target):
+        return False
+    try:
+        parts = urlsplit(target)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def clean_target(kind: str, target: str) -> str:
@@ -82,12 +95,10 @@ def clean_target(kind: str, target: str) -> str:
         if "://" not in target:
             raise ValidationError({"target": "An Apprise URL looks like scheme://... ."})
         return target
-    try:
-        _http_url(target)
-    except ValidationError:
+    if not _is_http_url(target):
         raise ValidationError(
             {"target": "Not an http:// or https:// URL (any host, loopback included)."}
-        ) from None
+        )
     if kind == ChannelKind.NTFY and len(target.split("://", 1)[1].rstrip("/").split("/")) < 2:
         raise ValidationError(
             {"target": "An ntfy target is the server and topic: https://server/topic."}

@@ -38,6 +38,20 @@ def test_add_alert_prints_the_id_and_saves_every_option(receiver: HttpReceiver) 
     assert channel.time_zone == "Europe/Berlin"
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://ntfy/alerts",
+        "http://127.0.0.1:8080/t",
+        "https://[::1]/t",
+        "http://homeassistant.local:8123/api/webhook/x",
+    ],
+)
+def test_add_alert_takes_any_http_target(target: str) -> None:
+    run("add_alert", "ntfy", target)
+    assert Channel.objects.get().target == target
+
+
 def test_add_alert_webhook_secret_generated_and_printed_once(receiver: HttpReceiver) -> None:
     out = run("add_alert", "webhook", receiver.url())
     channel = Channel.objects.get()
@@ -53,6 +67,9 @@ def test_add_alert_webhook_secret_generated_and_printed_once(receiver: HttpRecei
     [
         (["webhook", "ftp://example.com/x"], "http:// or https://"),
         (["slack", "not a url"], "http:// or https://"),
+        (["slack", "https://"], "http:// or https://"),
+        (["slack", "https://x.example:99999/hook"], "http:// or https://"),
+        (["slack", "https://x.example/a b"], "http:// or https://"),
         (["email", "nobody"], "not an email address"),
         (["ntfy", "https://ntfy.sh"], "server and topic"),
         (["pager", "https://x.example/y"], "kind"),
