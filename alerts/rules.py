@@ -7,8 +7,8 @@ it wants and whose job passes its scope:
 - `reopened`: a closed job opened again (`job_updated` with `status`, now open), same scope;
 - `updated`: salary or title changed on a starred job;
 - `closed`: a starred (or "interested") job closed before you applied;
-- `board_dark`: a watched board failed `DARK_AFTER_FAILURES` scrapes in a row (announced once
-  per dark spell: on the run that completes the streak).
+- `board_dark`: a watched board failed `DARK_AFTER_FAILURES` scrapes in a row, or is flagged
+  `gone_dark` by board health; announced once per dark spell (until a scrape finds jobs again).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class Candidate:
     score: float = 0.0
     starred: bool = False
     error: str = ""
+    # Board alerts: the event id after which this dark spell began (one alert per spell).
+    spell_start: int = 0
 
 
 def job_id_of(event: Event) -> int | None:
@@ -79,29 +81,53 @@ def candidates(event: Event, job: Job | None) -> list[Candidate]:
 def _board_candidates(event: Event) -> list[Candidate]:
     data = event.data
     source_id = data.get("source_id")
-    if data.get("status") != "failed" or not isinstance(source_id, int):
+    if not isinstance(source_id, int):
         return []
-    # The streak is read from the event log itself, so the answer does not depend on when the
-    # event is read (the source row's counters may have moved on since).
-    earlier = list(
-        Event.objects.filter(
-            type=EventType.SCRAPE_COMPLETED, id__lt=event.id, data__source_id=source_id
-        )
-        .order_by("-id")
-        .values_list("data", flat=True)[:DARK_AFTER_FAILURES]
-    )
-    statuses = [d.get("status") for d in earlier]
-    streak = 1
-    for status in statuses:
-        if status != "failed":
-            break
-        streak += 1
-    if streak != DARK_AFTER_FAILURES:
-        return []
+    failing = data.get("status") == "failed" and _failed_streak(event, source_id)
     source = Source.objects.filter(pk=source_id).first()
     if source is None:
         return []
-    return [Candidate(reason=Reason.BOARD_DARK, source=source, error=data.get("error_message", ""))]
+    # Board health's flag (a board that had jobs answering 404 or empty twice). It is read
+    # now, not as it was at the event: a run that found jobs was not dark, whatever it says.
+    empty_run = data.get("status") == "failed" or not data.get("jobs_found")
+    flagged = empty_run and source.gone_dark
+    if not (failing or flagged):
+        return []
+    error = data.get("error_message") or "the board answers with no jobs"
+    return [
+        Candidate(
+            reason=Reason.BOARD_DARK,
+            source=source,
+            error=error,
+            spell_start=_last_alive(event, source_id),
+        )
+    ]
+
+
+def _completed_before(event: Event, source_id: int) -> Any:
+    # Read from the event log itself, so the answer does not depend on when the event is read
+    # (the source row may have moved on since).
+    return Event.objects.filter(
+        type=EventType.SCRAPE_COMPLETED, id__lt=event.id, data__source_id=source_id
+    )
+
+
+def _failed_streak(event: Event, source_id: int) -> bool:
+    """This failed run and the ones before it make `DARK_AFTER_FAILURES` in a row."""
+    earlier = _completed_before(event, source_id).order_by("-id")
+    statuses = [
+        d.get("status") for d in earlier.values_list("data", flat=True)[: DARK_AFTER_FAILURES - 1]
+    ]
+    return len(statuses) == DARK_AFTER_FAILURES - 1 and all(s == "failed" for s in statuses)
+
+
+def _last_alive(event: Event, source_id: int) -> int:
+    """The id of the last scrape that found jobs: a dark spell is what came after it, and is
+    alerted once."""
+    alive = _completed_before(event, source_id).filter(
+        data__status="succeeded", data__jobs_found__gt=0
+    )
+    return alive.order_by("-id").values_list("id", flat=True).first() or 0
 
 
 def wants(channel: Channel, candidate: Candidate, *, threshold: float) -> bool:

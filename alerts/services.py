@@ -331,7 +331,8 @@ def _alert_exists(channel: Channel, event: Event, candidate: rules.Candidate) ->
     same = Alert.objects.filter(channel=channel, reason=candidate.reason)
     if candidate.job is not None:
         return same.filter(Q(job=candidate.job) | Q(event_id=event.id)).exists()
-    return same.filter(event_id=event.id).exists()
+    spell = Q(source=candidate.source, event_id__gt=candidate.spell_start)
+    return same.filter(spell | Q(event_id=event.id)).exists()
 
 
 def _route(channel: Channel, *, now: datetime, sent_this_hour: dict[int, int]) -> str:

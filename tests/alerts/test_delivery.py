@@ -283,8 +283,9 @@ def test_a_board_gone_dark_is_alerted_once_per_spell(receiver: HttpReceiver) -> 
     def run(status: str) -> None:
         scrape = ScrapeRun.objects.create(source=source)
         scrape.status = status
+        scrape.jobs_found = 0 if status == ScrapeStatus.FAILED else 5
         scrape.error_message = "HTTP 503" if status == ScrapeStatus.FAILED else ""
-        scrape.save(update_fields=["status", "error_message"])
+        scrape.save(update_fields=["status", "error_message", "jobs_found"])
 
     for status in ["succeeded", "failed", "failed", "failed", "failed", "succeeded",
                    "failed", "failed", "failed"]:  # fmt: skip
@@ -316,3 +317,25 @@ def test_nothing_secret_in_any_log_line(
     for delivery in Delivery.objects.all():
         assert "SECRET" not in delivery.last_error
         assert "TOKEN" not in delivery.last_error
+
+
+def test_a_board_flagged_gone_dark_is_alerted_once_per_spell(receiver: HttpReceiver) -> None:
+    """Board health's `gone_dark` flag (a board answering 404 or empty) counts too."""
+    from jobs.models import ScrapeRun, Source
+
+    add_channel("webhook", receiver.url())
+    source = make_source(name="Hooli")
+
+    def run(jobs_found: int) -> None:
+        scrape = ScrapeRun.objects.create(source=source)
+        scrape.status, scrape.jobs_found = "succeeded", jobs_found
+        scrape.save(update_fields=["status", "jobs_found"])
+
+    run(4)
+    Source.objects.filter(pk=source.pk).update(gone_dark=True)  # as board health sets it
+    run(0)
+    run(0)
+    services.run_pass(now=T0)
+    [request] = receiver.wait_for(1)
+    assert request.json()["boards"][0]["error"] == "the board answers with no jobs"
+    assert len(receiver.received) == 1
