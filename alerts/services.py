@@ -432,13 +432,20 @@ def envelope(delivery: Delivery) -> Envelope:
     return Envelope(str(delivery.id), iso_timestamp(delivery.created_at), delivery.payload)
 
 
-def _due(now: datetime, *, force: bool) -> Q:
+def _claimable(now: datetime, *, force: bool) -> Q:
+    """Conditions on the delivery row alone. The claim is one UPDATE with only these: a
+    database re-checks them on the row it locks, so two workers cannot both claim it (a
+    join or subquery here would be read from the statement's snapshot instead)."""
     pending = Q(status=DeliveryStatus.PENDING)
     if not force:
         pending &= Q(next_attempt_at__lte=now)
     abandoned = Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
+    return pending | abandoned
+
+
+def _due(now: datetime, *, force: bool) -> Q:
     sendable = Q(channel__enabled=True) | Q(kind=DeliveryKind.TEST)
-    return (pending | abandoned) & sendable
+    return _claimable(now, force=force) & sendable
 
 
 def send_due(
@@ -462,7 +469,7 @@ def send_due(
 def attempt(*, delivery_id: Any, now: datetime, force: bool = False) -> Delivery | None:
     """Send one delivery if it can be claimed (another worker may have it)."""
     lease = now + timedelta(seconds=lease_seconds())
-    claimed = Delivery.objects.filter(_due(now, force=force), pk=delivery_id).update(
+    claimed = Delivery.objects.filter(_claimable(now, force=force), pk=delivery_id).update(
         status=DeliveryStatus.SENDING, lease_until=lease
     )
     if not claimed:

@@ -128,3 +128,36 @@ def test_sigkill_mid_batch_then_restart_sends_each_alert_once(
     assert "alert delivery" in log  # the worker does log its deliveries...
     assert "TOKEN-abc123" not in log  # ...and never the target
     assert channel.secret not in log
+
+
+@pytest.mark.timeout(300)
+def test_two_workers_at_once_send_each_alert_once(receiver: HttpReceiver, tmp_path: Path) -> None:
+    """Two workers (as on two machines sharing Redis or a data dir) pump at the same time: the
+    cursor row and the claim on each delivery keep them from sending anything twice."""
+    receiver.default = Answer(200, delay=0.1)
+    add_channel("webhook", receiver.url(), min_score=0.0)
+    workers = [Worker(tmp_path / f"worker-{n}.log") for n in range(2)]
+    try:
+        for process in workers:
+            process.start()
+        for batch in range(4):
+            for n in range(5):
+                make_job(score=0.9, title=f"Batch {batch} job {n}")
+            time.sleep(0.5)
+        wait_until(
+            lambda: Delivery.objects.filter(status=DeliveryStatus.SENT).count() == 20,
+            120,
+            "all deliveries sent",
+            "\n".join(w.log() for w in workers),
+        )
+        time.sleep(2)  # anything extra would arrive now
+    finally:
+        for process in workers:
+            process.stop()
+    ids = [request.headers["x-jobsentinel-delivery"] for request in receiver.received]
+    assert len(ids) == 20
+    assert len(set(ids)) == 20
+    assert Alert.objects.count() == 20
+    shares = [w.log().count("alert delivery") for w in workers]
+    print(f"deliveries sent by each worker: {shares}")
+    assert sum(shares) == 20
