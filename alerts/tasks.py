@@ -1,10 +1,12 @@
 """Alert delivery on the worker's task queue.
 
-`alerts_pump` runs once a minute (and once when the worker starts) and keeps working until just
-before the next minute: every `JOBSENTINEL_ALERTS_POLL_SECONDS` it reads new events, releases held
-alerts and due digests, and sends what is due. So an alert leaves within seconds of its event,
-without a task per event. Several workers (Redis mode) may pump at once: the cursor row and the
-claim on each delivery keep them from doing the same work twice."""
+`alerts_pump` works in short turns: for `PUMP_SECONDS` it reads new events, releases held alerts
+and due digests, and sends what is due, every `JOBSENTINEL_ALERTS_POLL_SECONDS`; then it queues
+its own next turn. So an alert leaves within seconds of its event without a task per event, and
+a worker that is asked to stop waits for at most one short turn. A periodic task (every minute)
+and the worker's start begin a chain when none is running. Several workers (Redis mode) may pump
+at once: the cursor row and the claim on each delivery keep them from doing the same work twice.
+"""
 
 from __future__ import annotations
 
@@ -21,23 +23,16 @@ from alerts import services
 
 logger = logging.getLogger("alerts")
 
-# A run ends this many seconds before the next whole minute, when the next one starts.
-MINUTE_MARGIN = 2.0
+PUMP_SECONDS = 10.0
 _running = threading.Lock()
 
 
-def seconds_left_in_minute() -> float:
-    left = max(60.0 - time.time() % 60.0 - MINUTE_MARGIN, 0.0)
-    # Started just before a whole minute: that minute's run will find this one still going
-    # and leave, so carry on through the next minute rather than leave a gap.
-    return left if left >= 10.0 else left + 60.0
-
-
-def pump(*, duration: float | None = None) -> None:
+def pump(*, duration: float = PUMP_SECONDS) -> bool:
+    """One turn; False when this process was already pumping (the caller's chain ends)."""
     if not _running.acquire(blocking=False):
-        return  # this process is already pumping
+        return False
     try:
-        deadline = time.monotonic() + (seconds_left_in_minute() if duration is None else duration)
+        deadline = time.monotonic() + duration
         while True:
             try:
                 result = services.run_pass()
@@ -52,20 +47,24 @@ def pump(*, duration: float | None = None) -> None:
             time.sleep(settings.ALERTS_POLL_SECONDS)
     finally:
         _running.release()
-
-
-@db_periodic_task(crontab(minute="*"))
-def alerts_pump() -> None:
-    pump()
+    return True
 
 
 @db_task()
 def alerts_pump_now() -> None:
-    pump()
+    if pump():
+        # Queued after the lock is released: the next turn may start at once.
+        alerts_pump_now()
+
+
+@db_periodic_task(crontab(minute="*"))
+def alerts_pump() -> None:
+    # Starts a chain if none runs here (a stopped worker's chain ends with it).
+    alerts_pump_now()
 
 
 @HUEY.on_startup()
 def _start_pumping() -> None:
     # Alerts flow as soon as a worker starts, not at the next whole minute. Every worker
-    # thread runs this hook; the lock in `pump` lets only one of them work.
+    # thread runs this hook; the lock in `pump` keeps one chain per process.
     alerts_pump_now()
