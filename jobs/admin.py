@@ -18,6 +18,7 @@ from jobs.services import (
     SourceBusy,
     SourceRefused,
     rescore_jobs,
+    source_api_url_clean,
     source_create,
     source_preview,
 )
@@ -151,6 +152,16 @@ class ScrapeRunAdmin(admin.ModelAdmin[ScrapeRun]):
         return False
 
 
+class SourceForm(forms.ModelForm[Source]):
+    """Changing a watched source: its api_url passes the same rule as when it was added."""
+
+    def clean_api_url(self) -> str:
+        try:
+            return source_api_url_clean(str(self.cleaned_data.get("api_url") or ""))
+        except SourceRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
 class SourceAddForm(forms.ModelForm[Source]):
     """Adding a source takes a URL, like `add_source URL`: the board is detected and fetched
     once; one that errs or lists no jobs is saved only when "force" is ticked."""
@@ -199,6 +210,7 @@ class SourceAddForm(forms.ModelForm[Source]):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin[Source]):
+    form = SourceForm
     list_display = (
         "name",
         "kind",

@@ -51,6 +51,8 @@ JOB_FIELDS: tuple[JobField, ...] = (
     JobField("score", "score", Origin.DERIVED),
     JobField("status", "status", Origin.LIFECYCLE),
     JobField("closed_at", "status", Origin.LIFECYCLE),
+    # Hidden as the same job on another source, or shown again when that one closed.
+    JobField("duplicate_of_id", "duplicate_of", Origin.LIFECYCLE),
     JobField("hidden", "hidden", Origin.USER),
     JobField("starred", "starred", Origin.USER),
     JobField("application_status", "application_status", Origin.USER),

@@ -3,6 +3,12 @@ text that search, snippets and scoring read (`html_to_text`).
 
 Images, iframes and anything else that would fetch from another host are dropped: opening a
 job in JobSentinel must not tell a third party anything (tracking pixels included).
+
+One-line fields (title, company, location, ...) also lose the invisible characters that let a
+board make a title read differently from what it is: bidirectional controls (a right-to-left
+override shows "moc.elgoog" as "google.com") and zero-width characters. NUL is removed from
+everything (PostgreSQL refuses it in text), and lone surrogates (valid in JSON, not in UTF-8)
+become U+FFFD.
 """
 
 from __future__ import annotations
@@ -21,6 +27,37 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "ol": {"start"},
 }
 
+# Most of a stored description: enough for any real posting; a board sending megabytes would
+# otherwise be stored whole and slow down every page that lists it.
+DESCRIPTION_MAX_CHARS = 100_000
+# Raw HTML looked at before sanitizing (markup and dropped tags take room).
+DESCRIPTION_RAW_MAX_CHARS = 4 * DESCRIPTION_MAX_CHARS
+
+# Bidi embeddings/overrides/isolates, LRM/RLM/ALM, and zero-width space/joiners/word joiner/BOM.
+_INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b-\u200d\u2060\ufeff]")
+# Control characters other than whitespace (which one-line fields collapse to spaces anyway).
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_WHITESPACE = re.compile(r"\s+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` without NUL and with lone surrogates replaced: what every database accepts."""
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def one_line(text: str, max_chars: int) -> str:
+    """A display line: storable, no controls or invisible characters, whitespace collapsed,
+    at most `max_chars` long."""
+    if not (text.isascii() and text.isprintable()):  # printable ASCII has nothing to remove
+        text = _CONTROLS.sub("", _INVISIBLE.sub("", storable(text)))
+    return _WHITESPACE.sub(" ", text).strip()[:max_chars].rstrip()
+
 
 def sanitize_html(html: str) -> str:
     return nh3.clean(
@@ -31,6 +68,21 @@ def sanitize_html(html: str) -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
+
+
+def safe_description(html: str) -> str:
+    """Board HTML → sanitized HTML of at most DESCRIPTION_MAX_CHARS. A cut is sanitized again,
+    so a tag or entity cut in half is dropped and open tags are closed."""
+    safe = sanitize_html(storable(html[:DESCRIPTION_RAW_MAX_CHARS]))
+    limit = DESCRIPTION_MAX_CHARS
+    while len(safe) > DESCRIPTION_MAX_CHARS:
+        cut = sanitize_html(safe[:limit])
+        # Closing tags added by the sanitizer take room too: cut that much more next time.
+        limit -= max(len(cut) - DESCRIPTION_MAX_CHARS, 0) + 64
+        safe = cut if len(cut) <= DESCRIPTION_MAX_CHARS else safe
+        if limit <= 0:
+            return ""
+    return safe
 
 
 class _TextExtractor(HTMLParser):

@@ -28,6 +28,7 @@ from jobs.scrapers import (
 from jobs.services import (
     IngestResult,
     SourceBusy,
+    http_client,
     ingest_postings,
     scrape_run_finish,
     scrape_run_start,
@@ -56,7 +57,7 @@ class Scraper:
     """Scrapes sources one after another on one event loop and one HTTP client, so the
     per-host pace holds across boards of the same vendor."""
 
-    def __init__(self, client_factory: Callable[[], HttpClient] = HttpClient) -> None:
+    def __init__(self, client_factory: Callable[[], HttpClient] = http_client) -> None:
         self._client_factory = client_factory
         self._loop = asyncio.new_event_loop()
         self._client: HttpClient | None = None
@@ -97,7 +98,10 @@ class Scraper:
         try:
             fetched = self.fetch(source)
             result = ingest_postings(
-                source=source, postings=fetched.postings, complete=fetched.complete
+                source=source,
+                postings=fetched.postings,
+                complete=fetched.complete,
+                skipped=fetched.skipped,
             )
         except SourceError as exc:
             logger.warning("scrape of %s failed: %s", source, exc)
@@ -135,7 +139,10 @@ class Scraper:
         try:
             with transaction.atomic():
                 result = ingest_postings(
-                    source=source, postings=fetched.postings, complete=fetched.complete
+                    source=source,
+                    postings=fetched.postings,
+                    complete=fetched.complete,
+                    skipped=fetched.skipped,
                 )
                 raise _DryRunRollback
         except _DryRunRollback:

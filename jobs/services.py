@@ -8,17 +8,18 @@ in `update_fields`); only bookkeeping that must not make an event (bumping `last
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
-from urllib.parse import urlsplit
+from functools import cache
+from typing import Any, TypeGuard
 
 from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, models, transaction
 from django.db.models import Avg
 from django.utils import timezone
 
@@ -26,21 +27,53 @@ from jobs.fingerprints import content_hash, fingerprint
 from jobs.job_fields import BOARD_FIELDS
 from jobs.models import Job, JobStatus, Preferences, ScrapeRun, ScrapeStatus, Source, SourceKind
 from jobs.postings import Posting
-from jobs.sanitize import html_to_text, sanitize_html
+from jobs.sanitize import (
+    DESCRIPTION_MAX_CHARS,
+    html_to_text,
+    one_line,
+    safe_description,
+    storable,
+)
 from jobs.scoring import ScoringPrefs, score_posting
 from jobs.scrapers import HttpClient, SourceError, get_adapter, validate_token
+from jobs.scrapers.base import check_api_url
 from jobs.scrapers.detect import Detected, public_board_url
 from jobs.scrapers.discover import NotABoard, resolve
 from jobs.signals import jobs_rescored
+from jobs.vocabulary import SalaryInterval, Workplace
 
 # A job missing from this many consecutive complete fetches of its board is closed.
 MISSES_BEFORE_CLOSE = 2
 # Feeds that only list the newest jobs (remotive) cannot say a job is gone: close by age.
 FEED_JOB_MAX_AGE = timedelta(days=30)
 MAX_SALARY = Decimal(10) ** 10
-# Column limits, so one over-long title from a board cannot fail a whole scrape.
-_LIMITS = {"title": 500, "company": 200, "location": 500, "department": 200,
-           "employment_type": 100}  # fmt: skip
+# One-line fields, cut to their column's length so one over-long title cannot fail a scrape.
+ONE_LINE_FIELDS = ("title", "company", "location", "department", "employment_type")
+# Posting dates outside this window are a board's bug, and some (year 1, year 9999) cannot
+# even be shown in every time zone.
+EARLIEST_POSTED_AT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_POSTED_AHEAD = timedelta(days=366)
+# Django rebuilds `.values` on every access; these are checked once per posting.
+_WORKPLACES = frozenset(Workplace.values)
+_INTERVALS = frozenset(SalaryInterval.values)
+
+
+@cache
+def _max_length(name: str) -> int:
+    column = Job._meta.get_field(name)
+    if not isinstance(column, models.Field) or column.max_length is None:
+        raise TypeError(f"Job.{name} is not a field with a max_length")
+    return column.max_length
+
+
+def http_client() -> HttpClient:
+    """An HttpClient with the configured limits for what a board may send."""
+    return HttpClient(
+        max_response_bytes=settings.MAX_RESPONSE_BYTES,
+        max_board_bytes=settings.MAX_BOARD_BYTES,
+        deadline=settings.FETCH_DEADLINE_SECONDS,
+        board_deadline=settings.BOARD_DEADLINE_SECONDS,
+    )
 
 
 @dataclass
@@ -53,29 +86,83 @@ class IngestResult:
     reopened: int = 0
     duplicates: int = 0
     changes: dict[str, list[str]] = field(default_factory=dict)  # external id → changed fields
+    # Jobs the board listed that were left out, each with why ("job '123': posted_at ...").
+    skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.found} found, {self.new} new, {self.updated} updated, "
             f"{self.closed} closed, {self.unchanged} unchanged"
         )
+        return f"{text}, {len(self.skipped)} skipped" if self.skipped else text
+
+    def skipped_message(self) -> str:
+        """What the run's error message says about skipped jobs ("" when none were)."""
+        if not self.skipped:
+            return ""
+        count = len(self.skipped)
+        return f"{count} job{'s' if count != 1 else ''} skipped; first: {self.skipped[0]}"
+
+
+def clean_posting(posting: Posting) -> Posting:
+    """The posting as it may be stored: no NUL or lone surrogate anywhere; one-line fields
+    without controls and invisible characters and cut to their column; values outside a
+    field's choices dropped to its "unknown"."""
+    values: dict[str, Any] = {
+        name: storable(value)
+        for name in ("external_id", "url", "apply_url", "salary_currency", "description_html")
+        if isinstance(value := getattr(posting, name), str)
+    }
+    for name in ONE_LINE_FIELDS:
+        values[name] = one_line(getattr(posting, name) or "", _max_length(name))
+    values["external_id"] = values.get("external_id", "").strip()
+    if posting.workplace not in _WORKPLACES:
+        values["workplace"] = Workplace.UNKNOWN
+    if posting.salary_interval not in _INTERVALS:
+        values["salary_interval"] = SalaryInterval.UNKNOWN
+    if len(values.get("salary_currency", "")) > _max_length("salary_currency"):
+        values["salary_currency"] = ""
+    if len(values.get("apply_url", "")) > _max_length("apply_url"):
+        values["apply_url"] = ""  # optional: the job is still worth showing without it
+    return replace(posting, **values)
+
+
+def posting_problem(posting: Posting, *, now: datetime) -> str | None:
+    """Why a cleaned posting cannot be stored, or None. Checked before saving, so that one bad
+    job is left out with a reason instead of failing its board."""
+    if not posting.external_id:
+        return "empty id"
+    if len(posting.external_id) > _max_length("external_id"):
+        return f"id longer than {_max_length('external_id')} characters"
+    if not posting.title:
+        return "empty title"
+    if not posting.url:
+        return "no URL"
+    if len(posting.url) > _max_length("url"):
+        return f"URL longer than {_max_length('url')} characters"
+    when = posting.posted_at
+    if when is not None:
+        if when.tzinfo is None:
+            return "posted_at has no time zone"
+        if not EARLIEST_POSTED_AT <= when <= now + LATEST_POSTED_AHEAD:
+            return f"posted_at {when.date().isoformat()} out of range"
+    return None
 
 
 def posting_fields(posting: Posting, prefs: ScoringPrefs, *, now: datetime) -> dict[str, Any]:
-    """The scraped fields of a Job, computed from a posting (sanitized, hashed, scored)."""
-    safe_html = sanitize_html(posting.description_html)
+    """The scraped fields of a Job, computed from a cleaned posting (sanitized, capped,
+    hashed, scored)."""
+    safe_html = safe_description(posting.description_html)
     result = score_posting(posting, prefs, now=now)
     values: dict[str, Any] = {name: getattr(posting, name) for name in BOARD_FIELDS}
     values.update(
         description_html=safe_html,
-        description_text=html_to_text(safe_html),
+        description_text=html_to_text(safe_html)[:DESCRIPTION_MAX_CHARS],
         content_hash=content_hash(posting),
         fingerprint=fingerprint(posting.company, posting.title, posting.location),
         score=result.score,
         score_reasons=result.reasons_json(),
     )
-    for name, limit in _LIMITS.items():
-        values[name] = (values[name] or "")[:limit]
     for name in ("salary_min", "salary_max"):
         # The columns hold 12 digits; a board's typo (a salary of 1e15) must not break the row.
         if values[name] is not None and not 0 <= values[name] < MAX_SALARY:
@@ -98,15 +185,25 @@ def _find_original(source: Source, print_: str) -> Job | None:
     )
 
 
+def _unchanged(existing: Job | None, posting: Posting) -> TypeGuard[Job]:
+    """An open job whose board shows exactly what is stored: nothing to write."""
+    return (
+        existing is not None
+        and existing.status == JobStatus.OPEN
+        and existing.content_hash == content_hash(posting)
+    )
+
+
 def job_upsert(
     *, source: Source, posting: Posting, prefs: ScoringPrefs, existing: Job | None, now: datetime
 ) -> tuple[Job, list[str]]:
-    """Create or update one job. Returns the job and the fields that changed (["created"] for a
-    new job, [] when nothing changed). Unchanged jobs are not written here at all."""
+    """Create or update one job from a cleaned posting. Returns the job and the fields that
+    changed (["created"] for a new job, [] when nothing changed). Unchanged jobs are not
+    written here at all."""
+    if _unchanged(existing, posting):
+        return existing, []
     if existing is not None and existing.content_hash == content_hash(posting):
-        if existing.status == JobStatus.OPEN:
-            return existing, []
-        values = {}
+        values = {}  # closed, and back as it was: only its status changes
     else:
         values = posting_fields(posting, prefs, now=now)
     if existing is None:
@@ -130,31 +227,57 @@ def job_upsert(
 
 
 def ingest_postings(
-    *, source: Source, postings: Iterable[Posting], complete: bool, now: datetime | None = None
+    *,
+    source: Source,
+    postings: Iterable[Posting],
+    complete: bool,
+    now: datetime | None = None,
+    skipped: Sequence[str] = (),
 ) -> IngestResult:
     """Upsert one fetch of a board, in one transaction; then close what has gone.
 
     `complete` says the fetch lists every open job of the board (so absence means something).
     A complete fetch with no postings at all is treated as suspicious, not as "all closed".
+    A job that cannot be stored is left out and counted in `result.skipped` (with the reasons
+    of jobs the parser already left out, `skipped`); the rest of the board is kept.
     """
     now = now or timezone.now()
     prefs = ScoringPrefs.from_model(Preferences.load())
-    result = IngestResult()
+    result = IngestResult(skipped=list(skipped))
     unique: dict[str, Posting] = {}
-    for posting in postings:  # boards occasionally list a job twice: the last one wins
-        unique[posting.external_id] = posting
-    result.found = len(unique)
+    listed: set[str] = set()
+    for raw in postings:  # boards occasionally list a job twice: the last one wins
+        posting = clean_posting(raw)
+        listed.add(posting.external_id)
+        problem = posting_problem(posting, now=now)
+        if problem is not None:
+            result.skipped.append(f"job {posting.external_id[:40]!r}: {problem}")
+            unique.pop(posting.external_id, None)
+        else:
+            unique[posting.external_id] = posting
+    result.found = len(listed)
     with transaction.atomic():
         existing = {job.external_id: job for job in source.jobs.select_related("source")}
         untouched: list[int] = []
         for external_id, posting in unique.items():
-            job, changed = job_upsert(
-                source=source,
-                posting=posting,
-                prefs=prefs,
-                existing=existing.get(external_id),
-                now=now,
-            )
+            current = existing.get(external_id)
+            if _unchanged(current, posting):
+                # Nothing to write, so no savepoint either (two statements per job).
+                result.unchanged += 1
+                untouched.append(current.pk)
+                continue
+            try:
+                # A savepoint per written job: the last line of defence for a value the
+                # database refuses although it passed the checks above.
+                with transaction.atomic():
+                    job, changed = job_upsert(
+                        source=source, posting=posting, prefs=prefs, existing=current, now=now
+                    )
+            except (DatabaseError, ValueError) as error:
+                if not _is_data_error(error):
+                    raise
+                result.skipped.append(f"job {external_id[:40]!r}: refused by the database")
+                continue
             if changed == ["created"]:
                 result.new += 1
                 result.duplicates += job.duplicate_of_id is not None
@@ -167,16 +290,40 @@ def ingest_postings(
                 untouched.append(job.pk)
         # One statement for everything unchanged: no per-job write, no event.
         Job.objects.filter(pk__in=untouched).update(last_seen=now, missed_fetches=0)
-        if complete and unique:
-            result.closed = _close_missing(source, set(unique), now)
+        if complete and listed:
+            # A job listed but skipped is still on the board: it must not count as missing.
+            result.closed = _close_missing(source, listed, now)
         elif not complete:
             result.closed = _close_stale(source, now)
     return result
 
 
+def _is_data_error(error: Exception) -> bool:
+    """A value one row carried (too long, out of range, NUL, a violated constraint), as
+    opposed to the database being unreachable, which must fail the run instead."""
+    if isinstance(error, DataError | IntegrityError):
+        return True
+    # psycopg refuses NUL in a string with ValueError before it reaches the server.
+    return isinstance(error, ValueError) and not isinstance(error, DatabaseError)
+
+
 def _close(job: Job, now: datetime) -> None:
     job.status, job.closed_at = JobStatus.CLOSED, now
     job.save(update_fields=["status", "closed_at", "missed_fetches"])
+    _show_duplicates_of(job)
+
+
+def _show_duplicates_of(original: Job) -> None:
+    """The original of a cross-source duplicate closed: its oldest open duplicate is shown
+    again (announced as a job_updated), and the others now point at that one."""
+    duplicates = list(original.duplicates.filter(status=JobStatus.OPEN).order_by("id"))
+    if not duplicates:
+        return
+    shown, rest = duplicates[0], duplicates[1:]
+    shown.duplicate_of = None
+    shown.save(update_fields=["duplicate_of_id"])
+    # Still hidden, so no event: bookkeeping only.
+    Job.objects.filter(pk__in=[job.pk for job in rest]).update(duplicate_of=shown)
 
 
 def _close_missing(source: Source, listed: set[str], now: datetime) -> int:
@@ -277,7 +424,13 @@ def scrape_run_finish(
     if result is not None:
         run.jobs_found, run.new_jobs = result.found, result.new
         run.updated_jobs, run.closed_jobs = result.updated, result.closed
-    run.errors = 0 if status == ScrapeStatus.SUCCEEDED else max(run.errors, 1)
+    skipped = result.skipped_message() if result is not None else ""
+    if status == ScrapeStatus.SUCCEEDED:
+        # A kept board may still have left some jobs out: each is one error of the run.
+        run.errors = len(result.skipped) if result is not None else 0
+        error = error or skipped
+    else:
+        run.errors = max(run.errors, 1)
     run.error_message = error[:2000]
     with transaction.atomic():
         run.save(
@@ -455,14 +608,13 @@ def source_api_url_clean(value: str) -> str:
     if not value:
         return ""
     try:
+        # The fetch-time rule first: credentials are refused before anything echoes the URL.
+        check_api_url(value)
         URLValidator(schemes=["http", "https"])(value)
+    except ValueError as exc:
+        raise SourceRefused(str(exc), field="api_url") from None
     except DjangoValidationError:
         raise SourceRefused(f"api_url {value!r} is not an http(s) URL", field="api_url") from None
-    parts = urlsplit(value)
-    if parts.username or parts.password:
-        raise SourceRefused("api_url must not carry a user name or password", field="api_url")
-    if parts.query or parts.fragment:
-        raise SourceRefused("api_url must not carry a query or fragment", field="api_url")
     return value
 
 
@@ -512,7 +664,7 @@ def source_preview(
     token: str = "",
     api_url: str = "",
     name: str = "",
-    client_factory: Callable[[], HttpClient] = HttpClient,
+    client_factory: Callable[[], HttpClient] = http_client,
 ) -> BoardPreview:
     """Find the board (`url`, or `kind` and `token`), refuse it if already watched, and fetch
     it once to count its jobs. A board that answers with an error gives a preview whose
@@ -601,7 +753,7 @@ def source_add(
     name: str = "",
     force: bool = False,
     dry_run: bool = False,
-    client_factory: Callable[[], HttpClient] = HttpClient,
+    client_factory: Callable[[], HttpClient] = http_client,
 ) -> tuple[BoardPreview | None, Source | None]:
     """Watch a board given as a URL (board, job or careers page) or as kind and token: find it,
     fetch it once, and save it unless this is a dry run. A board that answers with an error

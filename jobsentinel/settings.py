@@ -278,6 +278,15 @@ WS_MAX_MESSAGE_BYTES = env_int("JOBSENTINEL_WS_MAX_MESSAGE_BYTES", 16 * 1024, mi
 WS_MAX_BACKLOG_BYTES = env_int("JOBSENTINEL_WS_MAX_BACKLOG_BYTES", 1024 * 1024, minimum=4096)
 EVENT_RETENTION_DAYS = env_int("JOBSENTINEL_EVENT_RETENTION_DAYS", 7, minimum=1)
 SCRAPE_INTERVAL = env_int("JOBSENTINEL_SCRAPE_INTERVAL", 900, minimum=10)
+# What one board may send: bytes of one answer after decompression, bytes of all its answers in
+# one scrape (pages, details), and seconds for one request with its retries (a board dripping
+# bytes never trips the read timeout). The defaults are jobs.scrapers.http's DEFAULT_* (a test
+# keeps them in step; settings import no app).
+MAX_RESPONSE_BYTES = env_int("JOBSENTINEL_MAX_RESPONSE_BYTES", 20 * 1024 * 1024, minimum=1024)
+MAX_BOARD_BYTES = env_int("JOBSENTINEL_MAX_BOARD_BYTES", 100 * 1024 * 1024, minimum=1024)
+FETCH_DEADLINE_SECONDS = env_float("JOBSENTINEL_FETCH_DEADLINE_SECONDS", 120.0, minimum=1.0)
+# ...and for all requests of one board (pages, details), pacing included.
+BOARD_DEADLINE_SECONDS = env_float("JOBSENTINEL_BOARD_DEADLINE_SECONDS", 900.0, minimum=1.0)
 # How often the embedded-mode relay looks for events committed by other processes.
 RELAY_POLL_SECONDS = env_float("JOBSENTINEL_RELAY_POLL_SECONDS", 0.05, minimum=0.01)
 

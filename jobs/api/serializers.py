@@ -24,6 +24,7 @@ from jobs.models import (
     Source,
     SourceKind,
 )
+from jobs.scrapers.base import redact_url
 from jobs.scrapers.detect import public_board_url
 from jobs.scrapers.registry import MAX_TOKEN_LENGTH
 from jobs.services import SourceRefused, source_api_url_clean
@@ -115,6 +116,12 @@ class SourceSerializer(serializers.ModelSerializer[Source]):
 
     def get_board_url(self, source: Source) -> str:
         return public_board_url(source.kind, source.token)
+
+    def to_representation(self, instance: Source) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        # Credentials are refused on the way in; a row saved before that rule never shows them.
+        data["api_url"] = redact_url(instance.api_url) if instance.api_url else ""
+        return data
 
 
 class SourceCreateSerializer(StrictSerializer):

@@ -7,11 +7,14 @@ function of those payloads) so parsing can be tested from fixture files without 
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
@@ -52,13 +55,24 @@ class FetchFailed(SourceError):
     """Network errors, timeouts or 5xx answers outlasted the retries."""
 
 
+class DeadlineExceeded(FetchFailed):
+    """A request (retries included) took longer than its overall deadline: a board that
+    answers too slowly, or drips its answer byte by byte."""
+
+
+class ResponseTooLarge(PayloadError):
+    """The answer (after decompression) passed the byte cap; reading stopped there."""
+
+
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     """Postings from one fetch. `complete` is True when the board lists every open job, so a
-    job missing from it may be closed; False for feeds that show only the newest jobs."""
+    job missing from it may be closed; False for feeds that show only the newest jobs.
+    `skipped` says why each job the board listed but that could not be parsed was left out."""
 
     postings: list[Posting]
     complete: bool
+    skipped: list[str] = field(default_factory=list)
 
 
 class Adapter(Protocol):
@@ -86,13 +100,40 @@ async def scrape(
     adapter: Adapter, client: HttpClient, token: str, api_url: str | None, company: str
 ) -> FetchResult:
     """Fetch and parse one board."""
-    payloads = await adapter.fetch(client, token, api_url)
+    try:
+        async with asyncio.timeout(client.board_deadline):
+            with client.counting_board():
+                payloads = await adapter.fetch(client, token, api_url)
+    except TimeoutError:
+        # Each request has its own deadline; this bounds a board of many slow pages.
+        raise DeadlineExceeded(
+            f"{adapter.kind} board {token!r}: not fetched within {client.board_deadline:g} s"
+            " (JOBSENTINEL_BOARD_DEADLINE_SECONDS)"
+        ) from None
     complete = adapter.complete
     # An adapter whose board may be too large to list whole (Workday) says so per fetch.
     is_complete = getattr(adapter, "is_complete", None)
     if complete and is_complete is not None:
         complete = bool(is_complete(payloads))
-    return FetchResult(adapter.parse(payloads, company=company), complete=complete)
+    with collect_skipped() as skipped:
+        postings = adapter.parse(payloads, company=company)
+    return FetchResult(postings, complete=complete, skipped=skipped)
+
+
+# Jobs that `parse_each` left out, for the run's error count. A context variable rather than a
+# return value so that every adapter's `parse` keeps returning a plain list of postings.
+_skipped_jobs: ContextVar[list[str] | None] = ContextVar("skipped_jobs", default=None)
+
+
+@contextmanager
+def collect_skipped() -> Iterator[list[str]]:
+    """Collect the reasons of jobs skipped by `parse_each` while the block runs."""
+    skipped: list[str] = []
+    reset = _skipped_jobs.set(skipped)
+    try:
+        yield skipped
+    finally:
+        _skipped_jobs.reset(reset)
 
 
 # --- URLs -----------------------------------------------------------------------------------
@@ -105,12 +146,37 @@ def build_url(default_base: str, api_url: str | None, path: str) -> str:
     query or fragment there would be silently mangled, so it is refused instead.
     """
     base = (api_url or "").strip() or default_base
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SourceError(f"api_url {base!r} is not an http(s) URL with a host")
-    if parts.query or parts.fragment:
-        raise SourceError(f"api_url {base!r} must not carry a query or fragment")
+    try:
+        check_api_url(base)
+    except ValueError as error:
+        raise SourceError(str(error)) from None
     return base.rstrip("/") + path
+
+
+def check_api_url(value: str) -> str:
+    """`value` if it can be a source's api_url, else ValueError saying why (never repeating
+    credentials): an http(s) URL with a host, and no credentials, query or fragment.
+
+    Credentials are refused because a URL is shown by the API, put in error messages and
+    logged; a board that needs a login is not a public board.
+    """
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("api_url must not carry a user name or password")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"api_url {value!r} is not an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        raise ValueError(f"api_url {value!r} must not carry a query or fragment")
+    return value
+
+
+def redact_url(url: object) -> str:
+    """`url` as text with any `user:password@` replaced by `***@`, for messages and logs."""
+    text = str(url)
+    parts = urlsplit(text)
+    if "@" not in parts.netloc:
+        return text
+    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 def path_segment(token: str) -> str:
@@ -167,6 +233,9 @@ def parse_each(
         if not postings and left_out == 0:
             raise PayloadError(f"{where}: no job could be parsed; first problem: {problems[0]}")
         logger.warning("%s: skipped %d malformed job(s): %s", where, len(problems), problems)
+        skipped = _skipped_jobs.get()
+        if skipped is not None:
+            skipped.extend(problems)
     return list(postings.values())
 
 
@@ -248,11 +317,11 @@ def parse_datetime(value: object) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # "0001-01-01T00:00+01:00" has no UTC time
         return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def from_epoch_ms(value: object) -> datetime | None:

@@ -72,5 +72,7 @@ async def _follow(client: HttpClient, url: str) -> Page | Detected:
         board = detect_url(target)
         if board is not None:
             return board
+        # Fetched next: only where a redirect may lead (no loopback or private address).
+        await client.check_redirect(page.url, target)
         url = target
     raise NotABoard(f"the careers page at {url} redirects more than {MAX_REDIRECTS} times")
