@@ -81,6 +81,10 @@ class HostileServer:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     super().handle()
 
+            def finish(self) -> None:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    super().finish()
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
