@@ -60,15 +60,24 @@ def test_add_source_exits_non_zero_and_never_prints_them() -> None:
     assert not Source.objects.filter(token="acme").exists()
 
 
-def test_the_admin_form_refuses_them(admin_client: Client) -> None:
-    response = admin_client.post(
+def test_the_admin_forms_refuse_them(admin_client: Client) -> None:
+    added = admin_client.post(
         reverse("admin:jobs_source_add"),
+        {"url": "https://jobs.lever.co/acme", "name": "Acme", "api_url": WITH_CREDENTIALS[0]},
+    )
+    source = Source.objects.create(kind="lever", token="acme", name="Acme")
+    changed = admin_client.post(
+        reverse("admin:jobs_source_change", args=[source.pk]),
         {"kind": "lever", "token": "acme", "name": "Acme", "api_url": WITH_CREDENTIALS[0]},
     )
 
-    assert response.status_code == 200  # the form again, with the error
-    assert "must not carry a user name or password" in response.content.decode()
-    assert not Source.objects.exists()
+    for response in (added, changed):
+        # The form again, with the error (its input field shows what this admin just typed).
+        assert response.status_code == 200
+        assert "must not carry a user name or password" in response.content.decode()
+    source.refresh_from_db()
+    assert source.api_url == ""
+    assert Source.objects.count() == 1
 
 
 def test_an_old_row_with_credentials_is_never_shown_nor_fetched(
