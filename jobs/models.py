@@ -4,8 +4,10 @@ user's preferences. Models stay thin; writes live in `jobs.services`."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
@@ -140,6 +142,12 @@ class Source(models.Model):
         help_text="A board that had jobs answered 404 or empty twice in a row: the company "
         "may have moved to another board. Its jobs are kept.",
     )
+    scrape_interval = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(10)],
+        help_text="Seconds between scheduled scrapes; empty for JOBSENTINEL_SCRAPE_INTERVAL.",
+    )
 
     class Meta:
         ordering = ["name", "kind"]
@@ -153,6 +161,11 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind}:{self.token})"
+
+    @property
+    def interval_seconds(self) -> int:
+        """Seconds between scheduled scrapes: its own, else the instance's default."""
+        return self.scrape_interval or settings.SCRAPE_INTERVAL
 
 
 class JobStatus(models.TextChoices):
@@ -305,6 +318,17 @@ class ScrapeStatus(models.TextChoices):
 class ScrapeRunQuerySet(models.QuerySet["ScrapeRun"]):
     """Typed queryset of runs (the API's filters are written against it)."""
 
+    def live(self, now: datetime) -> ScrapeRunQuerySet:
+        """Running, and its process renewed the lease in time: it owns its source."""
+        return self.filter(status=ScrapeStatus.RUNNING, lease_expires_at__gt=now)
+
+    def abandoned(self, now: datetime) -> ScrapeRunQuerySet:
+        """Still marked running, but nobody renewed its lease: its process is gone. (No lease
+        at all: a run recorded before leases existed.)"""
+        return self.filter(status=ScrapeStatus.RUNNING).filter(
+            Q(lease_expires_at__lte=now) | Q(lease_expires_at__isnull=True)
+        )
+
 
 class ScrapeRun(TracksLoadedValues):
     TRACKED_FIELDS = ("status",)
@@ -323,6 +347,8 @@ class ScrapeRun(TracksLoadedValues):
     error_message = models.TextField(blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
     expected_duration_seconds = models.FloatField(null=True, blank=True)
+    # Renewed while the run's process works on it; once past, the run is abandoned.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScrapeRunQuerySet.as_manager()
 
@@ -333,6 +359,8 @@ class ScrapeRun(TracksLoadedValues):
                 condition=Q(status__in=ScrapeStatus.values), name="scraperun_status_known"
             ),
         ]
+        # The scheduler asks "when did this source last start?" for every source each tick.
+        indexes = [models.Index(fields=["source", "-started_at"], name="scraperun_source_started")]
 
     def __str__(self) -> str:
         return f"{self.source} {self.status} at {self.started_at:%Y-%m-%d %H:%M}"

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import DatabaseError, DataError, IntegrityError, models, transaction
-from django.db.models import Avg
+from django.db.models import Avg, Max
 from django.utils import timezone
 
 from jobs.fingerprints import content_hash, fingerprint
@@ -362,21 +362,29 @@ def expected_duration(source: Source, *, sample: int = 5) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
-# A run still "running" after this long was abandoned (its process died): it no longer blocks.
-RUN_CONSIDERED_STALE_AFTER = timedelta(hours=1)
+# Why a run whose process vanished is closed: shown in the API, the admin and scrape_completed.
+ABANDONED_MESSAGE = "worker stopped: the scrape's process ended before finishing it"
 
 
 class SourceBusy(Exception):
     """The source is already being scraped; two scrapes of one board would race on its rows."""
 
 
+# A run started by "scrape now" waits in the queue before a worker takes it (and renews it):
+# it gets this many leases of patience, so a busy queue does not have it reaped unstarted.
+QUEUED_LEASES = 5
+
+
+def lease_deadline(now: datetime | None = None, *, leases: int = 1) -> datetime:
+    return (now or timezone.now()) + timedelta(seconds=settings.RUN_LEASE_SECONDS * leases)
+
+
 def running_run_id(source: Source) -> int | None:
+    """The run that owns `source` now: running with a lease still valid. A run whose process
+    died stops counting when its lease runs out, so the source is free again."""
     return (
-        ScrapeRun.objects.filter(
-            source=source,
-            status=ScrapeStatus.RUNNING,
-            started_at__gte=timezone.now() - RUN_CONSIDERED_STALE_AFTER,
-        )
+        ScrapeRun.objects.filter(source=source)
+        .live(timezone.now())
         .values_list("id", flat=True)
         .first()
     )
@@ -394,17 +402,100 @@ def scrape_refusal(source: Source) -> str | None:
     return None if running is None else busy_message(source, running)
 
 
-def scrape_run_start(*, source: Source) -> ScrapeRun:
-    """Start a run; raises SourceBusy if one is already running for this source."""
+def scrape_run_start(*, source: Source, queued: bool = False) -> ScrapeRun:
+    """Start a run with a fresh lease (longer when `queued`: it waits for a worker); raises
+    SourceBusy if a live run holds the source. This is the one guard against scraping a board
+    twice at once, whichever process, thread or machine asks: the row lock makes "check, then
+    start" one step."""
     with transaction.atomic():
-        # The row lock makes "check, then start" one step for concurrent starters.
         Source.objects.select_for_update().filter(pk=source.pk).first()
         running = running_run_id(source)
         if running is not None:
             raise SourceBusy(busy_message(source, running))
-        run = ScrapeRun(source=source, expected_duration_seconds=expected_duration(source))
+        now = timezone.now()
+        # This source's own abandoned run is closed here rather than at the next sweep, so the
+        # log never shows two runs of one source "running".
+        for stale in ScrapeRun.objects.filter(source=source).abandoned(now):
+            _close_abandoned(stale, now)
+        run = ScrapeRun(
+            source=source,
+            started_at=now,
+            lease_expires_at=lease_deadline(now, leases=QUEUED_LEASES if queued else 1),
+            expected_duration_seconds=expected_duration(source),
+        )
         run.save()
     return run
+
+
+def scrape_runs_renew(*, run_ids: Iterable[int]) -> int:
+    """Extend the lease of these runs (those still running); returns how many. Bookkeeping: one
+    statement, no event."""
+    ids = list(run_ids)
+    if not ids:
+        return 0
+    return ScrapeRun.objects.filter(pk__in=ids, status=ScrapeStatus.RUNNING).update(
+        lease_expires_at=lease_deadline()
+    )
+
+
+def scrape_runs_reap(*, now: datetime | None = None) -> list[ScrapeRun]:
+    """Close every run whose lease ran out as interrupted; returns them. Each is re-read under
+    a lock so that two sweepers (two workers) close it once, with one scrape_completed."""
+    now = now or timezone.now()
+    closed = []
+    for run_id in ScrapeRun.objects.abandoned(now).values_list("id", flat=True):
+        with transaction.atomic():
+            run = (
+                ScrapeRun.objects.select_for_update()
+                .select_related("source")
+                .abandoned(now)
+                .filter(pk=run_id)
+                .first()
+            )
+            if run is not None:
+                _close_abandoned(run, now)
+                closed.append(run)
+    return closed
+
+
+def _close_abandoned(run: ScrapeRun, now: datetime) -> None:
+    run.status, run.finished_at = ScrapeStatus.INTERRUPTED, now
+    run.duration_seconds = round((now - run.started_at).total_seconds(), 3)
+    run.errors, run.error_message = max(run.errors, 1), ABANDONED_MESSAGE
+    run.save(update_fields=["status", "finished_at", "duration_seconds", "errors",
+                            "error_message"])  # fmt: skip
+
+
+def _last_starts(sources: Iterable[int] | None = None) -> dict[int, datetime]:
+    """When each source's last run started; an interrupted run does not count (its work was
+    never done, so the source is due again)."""
+    runs = ScrapeRun.objects.exclude(status=ScrapeStatus.INTERRUPTED)
+    if sources is not None:
+        runs = runs.filter(source_id__in=list(sources))
+    return dict(
+        runs.values("source_id").annotate(last=Max("started_at")).values_list("source_id", "last")
+    )
+
+
+def source_is_due(source: Source, *, now: datetime | None = None) -> bool:
+    """Enabled, and no run started within its interval."""
+    now = now or timezone.now()
+    last = _last_starts([source.pk]).get(source.pk)
+    return source.enabled and (
+        last is None or last <= now - timedelta(seconds=source.interval_seconds)
+    )
+
+
+def sources_due(*, now: datetime | None = None) -> list[Source]:
+    """Every source that `source_is_due`, never-scraped ones first, then the longest waiting."""
+    now = now or timezone.now()
+    last_started = _last_starts()
+    due = []
+    for source in Source.objects.filter(enabled=True).order_by("id"):
+        last = last_started.get(source.pk)
+        if last is None or last <= now - timedelta(seconds=source.interval_seconds):
+            due.append((last is not None, last or now, source))
+    return [source for _, _, source in sorted(due, key=lambda item: (item[0], item[1]))]
 
 
 def scrape_run_finish(

@@ -192,7 +192,9 @@ else:
         "immediate": False,
         "utc": True,
     }
-HUEY["consumer"] = {"workers": env_int("JOBSENTINEL_WORKER_THREADS", 4, minimum=1),
+# Threads of `manage.py worker`: each runs one task at a time (a scrape mostly waits on the
+# network, so more threads than cores is right); fetches are bounded by SCRAPE_CONCURRENCY.
+HUEY["consumer"] = {"workers": env_int("JOBSENTINEL_WORKER_THREADS", 8, minimum=1, maximum=64),
                     "worker_type": "thread"}  # fmt: skip
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -287,6 +289,14 @@ MAX_BOARD_BYTES = env_int("JOBSENTINEL_MAX_BOARD_BYTES", 100 * 1024 * 1024, mini
 FETCH_DEADLINE_SECONDS = env_float("JOBSENTINEL_FETCH_DEADLINE_SECONDS", 120.0, minimum=1.0)
 # ...and for all requests of one board (pages, details), pacing included.
 BOARD_DEADLINE_SECONDS = env_float("JOBSENTINEL_BOARD_DEADLINE_SECONDS", 900.0, minimum=1.0)
+# Board fetches in flight at once in one process (sources on different hosts; one host is
+# always asked one request at a time, at its pace).
+SCRAPE_CONCURRENCY = env_int("JOBSENTINEL_SCRAPE_CONCURRENCY", 8, minimum=1, maximum=64)
+# A running scrape renews its run's lease every third of this; a run whose lease ran out (its
+# process died) no longer blocks its source and is closed as interrupted by the next sweep.
+RUN_LEASE_SECONDS = env_int("JOBSENTINEL_RUN_LEASE_SECONDS", 60, minimum=2, maximum=3600)
+# How often the worker sweeps: due sources enqueued, expired leases closed, the event log pruned.
+SCHEDULE_TICK_SECONDS = env_float("JOBSENTINEL_SCHEDULE_TICK_SECONDS", 30.0, minimum=0.5)
 # How often the embedded-mode relay looks for events committed by other processes.
 RELAY_POLL_SECONDS = env_float("JOBSENTINEL_RELAY_POLL_SECONDS", 0.05, minimum=0.01)
 

@@ -20,6 +20,14 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def install_interrupt_handlers() -> dict[int, Any]:
+    """Ctrl-C and SIGTERM end the runs in progress as interrupted. Installed explicitly for
+    SIGINT too: a process started from a non-interactive shell's background job inherits SIGINT
+    *ignored*, and Python then never installs its own handler, so Ctrl-C (or a supervisor's
+    SIGINT) would be lost and the scrape would run on to the end."""
+    return {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
 class Command(BaseCommand):
     help = "Scrape the watched job boards once, or every SECONDS with --every."
 
@@ -42,20 +50,28 @@ class Command(BaseCommand):
         self.verbosity = int(options["verbosity"])
         dry_run = bool(options["dry_run"])
         sources = self.select(options["source"])
-        # `make run` stops the scheduler with SIGTERM: end the current run as interrupted too.
-        signal.signal(signal.SIGTERM, _interrupt)
+        previous = install_interrupt_handlers()
+        scraper = Scraper()
         try:
-            with Scraper() as scraper:
-                while True:
-                    outcomes = self.cycle(scraper, sources, dry_run=dry_run)
-                    scrape_cycle_finished.send(sender=self.__class__, dry_run=dry_run)
-                    if every is None:
-                        break
-                    time.sleep(every)
-                    sources = self.select(options["source"])
+            while True:
+                outcomes = self.cycle(scraper, sources, dry_run=dry_run)
+                scrape_cycle_finished.send(sender=self.__class__, dry_run=dry_run)
+                if every is None:
+                    break
+                time.sleep(every)
+                sources = self.select(options["source"])
         except KeyboardInterrupt:
-            self.stderr.write("Interrupted: the current run is recorded as interrupted.")
+            runs = scraper.interrupted
+            if runs:
+                ids = ", ".join(str(run.pk) for run in runs)
+                self.stderr.write(f"Interrupted: run {ids} recorded as interrupted.")
+            else:
+                self.stderr.write("Stopped (no scrape was in progress).")
             sys.exit(130)
+        finally:
+            scraper.close()
+            for sig, handler in previous.items():  # when called in-process (call_command)
+                signal.signal(sig, handler)
         if outcomes and all(not o.ok for o in outcomes):
             raise CommandError("every selected source failed")
 
@@ -78,11 +94,11 @@ class Command(BaseCommand):
         if not sources and self.verbosity >= 1:
             self.stdout.write("No sources to scrape: add one with `manage.py add_source`.")
         outcomes = []
-        for index, source in enumerate(sources, start=1):
-            self.progress(index, len(sources), f"scraping {source.name} ({source.kind})")
-            outcome = scraper.run(source, dry_run=dry_run)
+        for outcome in scraper.run_many(sources, dry_run=dry_run):
             outcomes.append(outcome)
             self.report(outcome, dry_run=dry_run)
+            label = f"scraped {outcome.source.name} ({outcome.source.kind})"
+            self.progress(len(outcomes) + 1, len(sources), label)
         self.progress(len(sources), len(sources), "done", final=True)
         return outcomes
 
