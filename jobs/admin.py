@@ -12,7 +12,6 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from jobs.models import Job, Preferences, ScrapeRun, Source
-from jobs.scraping import start_background_scrape
 from jobs.services import (
     BoardPreview,
     SourceBusy,
@@ -22,6 +21,7 @@ from jobs.services import (
     source_create,
     source_preview,
 )
+from jobs.tasks import scrape_now
 
 
 class ScoreBandFilter(admin.SimpleListFilter):
@@ -220,6 +220,7 @@ class SourceAdmin(admin.ModelAdmin[Source]):
         "health",
         "last_success_at",
         "consecutive_failures",
+        "scrape_interval",
     )
     list_filter = ("kind", "enabled", "gone_dark")
     search_fields = ("name", "token")
@@ -280,13 +281,14 @@ class SourceAdmin(admin.ModelAdmin[Source]):
         started = 0
         for source in queryset:
             try:
-                start_background_scrape(source)
+                scrape_now(source=source)
                 started += 1
             except SourceBusy as busy:
                 self.message_user(request, str(busy), messages.WARNING)
         self.message_user(
             request,
-            f"Started {started} scrape(s); follow them under Scrape runs or on the live feed.",
+            f"Queued {started} scrape(s) for the worker; follow them under Scrape runs or on the "
+            "live feed.",
             messages.SUCCESS,
         )
 

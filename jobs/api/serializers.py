@@ -105,7 +105,7 @@ class SourceSerializer(serializers.ModelSerializer[Source]):
         fields: tuple[str, ...] = (
             "id", "url", "kind", "token", "name", "api_url", "enabled", "created_at",
             "board_url", "last_success_at", "last_failure_at", "consecutive_failures",
-            "last_error", "open_jobs", "gone_dark",
+            "last_error", "open_jobs", "gone_dark", "scrape_interval",
         )  # fmt: skip
         read_only_fields: tuple[str, ...] = fields
 
@@ -212,7 +212,7 @@ class SourceUpdateSerializer(StrictModelSerializer):
 
     class Meta:
         model = Source
-        fields = ("enabled", "name", "api_url")
+        fields = ("enabled", "name", "api_url", "scrape_interval")
 
     def validate_api_url(self, value: str) -> str:
         return clean_api_url(value)

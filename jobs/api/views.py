@@ -51,7 +51,6 @@ from jobs.models import (
     ScrapeRunQuerySet,
     Source,
 )
-from jobs.scraping import start_background_scrape
 from jobs.services import (
     DuplicateSource,
     SourceBusy,
@@ -60,6 +59,7 @@ from jobs.services import (
     scrape_refusal,
     source_add,
 )
+from jobs.tasks import scrape_now
 
 # Any path segment reaches the view, so that an id such as "0.5" gets the API's JSON 404
 # rather than the URL resolver's HTML one (the router's default pattern excludes dots).
@@ -201,8 +201,9 @@ class SourceViewSet(
     @extend_schema(
         summary="Scrape a source now",
         operation_id="sources_scrape",
-        description="Starts a scrape in the background and answers at once with its run "
-        "(status `running`); its progress arrives as scrape events, and the run's `url` "
+        description="Starts a run, queues its scrape for the background worker and answers at "
+        "once with the run (status `running`); its progress arrives as scrape events, and the "
+        "run's `url` "
         "(also in `Location`) shows the outcome.",
         request=None,
         responses={
@@ -221,7 +222,7 @@ class SourceViewSet(
             return Response({"detail": refusal}, status=status.HTTP_409_CONFLICT)
         try:
             # Checks again under a lock on the source row: two requests at once cannot both start.
-            run = start_background_scrape(source)
+            run = scrape_now(source=source)
         except SourceBusy as busy:
             return Response({"detail": str(busy)}, status=status.HTTP_409_CONFLICT)
         data = ScrapeRunSerializer(run, context=self.get_serializer_context()).data
