@@ -289,6 +289,8 @@ MAX_BOARD_BYTES = env_int("JOBSENTINEL_MAX_BOARD_BYTES", 100 * 1024 * 1024, mini
 FETCH_DEADLINE_SECONDS = env_float("JOBSENTINEL_FETCH_DEADLINE_SECONDS", 120.0, minimum=1.0)
 # ...and for all requests of one board (pages, details), pacing included.
 BOARD_DEADLINE_SECONDS = env_float("JOBSENTINEL_BOARD_DEADLINE_SECONDS", 900.0, minimum=1.0)
+# Web server processes `serve` starts on one listening socket.
+WEB_WORKERS = env_int("JOBSENTINEL_WEB_WORKERS", 1, minimum=1, maximum=64)
 # Board fetches in flight at once in one process (sources on different hosts; one host is
 # always asked one request at a time, at its pace).
 SCRAPE_CONCURRENCY = env_int("JOBSENTINEL_SCRAPE_CONCURRENCY", 8, minimum=1, maximum=64)

@@ -20,7 +20,7 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.boards", "tests.vendor_boards"]
+pytest_plugins = ["tests.boards", "tests.vendor_boards", "tests.workers"]
 
 
 # Test runs that share one Redis (several checkouts on a machine) must not hear each other.

@@ -1,17 +1,19 @@
-"""`manage.py serve`: what `make run` starts. daphne on $HOST:$PORT plus the scrape scheduler;
-Ctrl-C (or SIGTERM) stops both."""
+"""`manage.py serve`: what `make run` starts. daphne on $HOST:$PORT plus the background worker,
+both supervised (a child that dies is restarted, the other keeps running); Ctrl-C (or SIGTERM)
+stops them all."""
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
-import signal
-import subprocess
+import socket
 import sys
-import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from jobsentinel.supervisor import ChildSpec, Supervisor
 
 # daphne's own limits sit above the app's (JOBSENTINEL_WS_MAX_MESSAGE_BYTES), so an oversized
 # message gets the app's 1009 close instead of a dropped TCP connection.
@@ -54,19 +56,53 @@ def daphne_command(host: str, port: int) -> list[str]:
     ]
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be bound (another server holds it), or None. Checked before
+    anything is announced, so a busy port fails at once instead of after the worker started."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As daphne binds: a port left in TIME_WAIT by a previous run is not "in use".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def worker_command() -> list[str]:
+    return [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"]
+
+
 class Command(BaseCommand):
-    help = "Serve the web app and WebSocket endpoint with daphne, and run the scrape scheduler."
+    help = "Serve the web app and WebSocket endpoint with daphne, and run the background worker."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.HOST, help="Address to bind (env HOST).")
         parser.add_argument("--port", type=int, default=settings.PORT, help="Port (env PORT).")
         parser.add_argument(
-            "--no-scheduler", action="store_true", help="Serve only; do not scrape on a timer."
+            "--workers",
+            type=int,
+            default=settings.WEB_WORKERS,
+            help="web server processes (env JOBSENTINEL_WEB_WORKERS; 1 for now)",
         )
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="serve only: no background worker (scheduled scrapes and 'scrape now' wait "
+            "for a `manage.py worker` started elsewhere)",
+        )
+        # The name of --no-worker before the worker existed.
+        parser.add_argument("--no-scheduler", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         host: str = options["host"]
         port: int = options["port"]
+        web_workers: int = options["workers"]
         public = not is_loopback(host) and not settings.ALLOW_UNPROTECTED_PUBLIC
         if public and settings.DEBUG:
             raise CommandError(
@@ -81,38 +117,19 @@ class Command(BaseCommand):
                 "on the network could read and change your data. Set JOBSENTINEL_API_KEYS, or "
                 "set JOBSENTINEL_ALLOW_UNPROTECTED_PUBLIC=true if the network is trusted."
             )
-        children = {"daphne": subprocess.Popen(daphne_command(host, port))}
-        if not options["no_scheduler"]:
-            scheduler = [
-                sys.executable,
-                str(settings.BASE_DIR / "manage.py"),
-                "scrape",
-                "--every",
-                str(settings.SCRAPE_INTERVAL),
-            ]
-            children["scheduler"] = subprocess.Popen(scheduler)
+        if web_workers != 1:
+            raise CommandError("--workers: only 1 web server process is supported for now")
+        busy = port_in_use(host, port)
+        if busy is not None:
+            raise CommandError(
+                f"Cannot serve on {host}:{port}: {busy}. Another server is probably running "
+                "there: stop it, or choose another port (PORT=8001 make run, or --port)."
+            )
+        specs = [
+            ChildSpec("web", daphne_command(host, port), index=i + 1) for i in range(web_workers)
+        ]
+        if not (options["no_worker"] or options["no_scheduler"]):
+            specs.append(ChildSpec("worker", worker_command()))
         self.stdout.write(f"JobSentinel on http://{host}:{port}/ (Ctrl-C stops)")
-
-        stopping = False
-
-        def stop(signum: int, frame: Any) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        try:
-            while not stopping and all(child.poll() is None for child in children.values()):
-                time.sleep(0.2)
-        finally:
-            for child in children.values():
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-            for child in children.values():
-                try:
-                    child.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-        if not stopping:
-            ended = [name for name, child in children.items() if child.returncode is not None]
-            raise CommandError(f"{', '.join(ended)} stopped unexpectedly; shutting down")
+        Supervisor(specs).run()
+        self.stdout.write("Stopped.")

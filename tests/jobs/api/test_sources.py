@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from realtime.models import Event
 from tests.boards import BoardServer, greenhouse_job
 from tests.factories import make_job, make_source
 from tests.jobs.api.helpers import results
+from tests.workers import Worker
 
 URL = "/api/v1/sources/"
 
@@ -140,6 +142,8 @@ class TestUpdate:
             ({"enabled": "sometimes"}, "enabled"),
             ({"api_url": "javascript:alert(1)"}, "api_url"),
             ({"enabled": False, "consecutive_failures": 0}, "consecutive_failures"),
+            ({"scrape_interval": 5}, "scrape_interval"),
+            ({"scrape_interval": "often"}, "scrape_interval"),
         ],
     )
     def test_bad_input_is_400_and_changes_nothing(
@@ -151,6 +155,19 @@ class TestUpdate:
         assert response.status_code == 400
         assert list(response.json()) == [field]
         assert snapshot() == before
+
+    def test_scrape_interval_is_set_and_cleared(self, api: APIClient) -> None:
+        source = make_source()
+        assert api.get(f"{URL}{source.pk}/").json()["scrape_interval"] is None
+        response = api.patch(f"{URL}{source.pk}/", {"scrape_interval": 3600}, format="json")
+        assert response.status_code == 200, response.content
+        assert response.json()["scrape_interval"] == 3600
+        source.refresh_from_db()
+        assert source.interval_seconds == 3600
+        api.patch(f"{URL}{source.pk}/", {"scrape_interval": None}, format="json")
+        source.refresh_from_db()
+        assert source.scrape_interval is None
+        assert source.interval_seconds == 900  # JOBSENTINEL_SCRAPE_INTERVAL's default
 
     def test_no_delete(self, api: APIClient) -> None:
         source = make_source()
@@ -184,8 +201,9 @@ def wait_for_run(run_id: int, timeout: float = 30.0) -> ScrapeRun:
 
 @pytest.mark.django_db(transaction=True)
 def test_scrape_starts_in_the_background_and_reports_its_run(
-    api: APIClient, board_server: BoardServer
+    api: APIClient, board_server: BoardServer, worker_factory: Callable[..., Worker]
 ) -> None:
+    worker_factory("--no-schedule")  # the background: a real worker on this run's queue
     board_server.board.jobs["acme"] = [
         greenhouse_job(1, "Backend Engineer"),
         greenhouse_job(2, "Data Engineer"),
@@ -209,8 +227,8 @@ def test_scrape_starts_in_the_background_and_reports_its_run(
         assert again.status_code == 409
         assert "already being scraped" in again.json()["detail"]
     finally:
-        # Never leave the scrape thread writing into the next test's database.
-        run = wait_for_run(body["id"])
+        # Never leave the worker writing into the next test's database.
+        run = wait_for_run(body["id"], timeout=60)
     assert (run.status, run.jobs_found, run.new_jobs, run.errors) == ("succeeded", 2, 2, 0)
     assert Job.objects.filter(source=source).count() == 2
     finished = api.get(run_url).json()
