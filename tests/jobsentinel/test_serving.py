@@ -139,7 +139,9 @@ def _children(pid: int) -> dict[str, int]:
     return found
 
 
-def _wait_children(pid: int, roles: set[str], not_pids: set[int] = frozenset()) -> dict[str, int]:
+def _wait_children(
+    pid: int, roles: set[str], not_pids: frozenset[int] | set[int] = frozenset()
+) -> dict[str, int]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         children = _children(pid)
