@@ -1,4 +1,4 @@
-"""`python -m bench [memory|latency|throughput|filtering|ingest|all|soak|summary] [--quick]`
+"""`python -m bench [memory|latency|throughput|filtering|ingest|scrape|all|soak|summary] [--quick]`
 
 Each scenario prints its tables and writes `bench/results/<scenario>.json`. `summary` prints
 the latest results as Markdown for docs/performance.md. Exit status: 1 if a scenario could not
@@ -27,6 +27,7 @@ from bench import (
     memory,
     procs,
     report,
+    scrape_cycle,
     soak,
     throughput,
 )
@@ -39,6 +40,7 @@ SCENARIOS: dict[str, Callable[[Context], Outcome]] = {
     "throughput": throughput.run,
     "filtering": filtering.run,
     "ingest": ingest.run,
+    "scrape": scrape_cycle.run,
 }
 # Long runs, only when named (not part of `all`).
 EXTRA: dict[str, Callable[[Context], Outcome]] = {"soak": soak.run}

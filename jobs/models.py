@@ -365,6 +365,14 @@ class ScrapeRun(TracksLoadedValues):
     def __str__(self) -> str:
         return f"{self.source} {self.status} at {self.started_at:%Y-%m-%d %H:%M}"
 
+    def is_live(self, now: datetime) -> bool:
+        """The rule of `ScrapeRunQuerySet.live`, for a run already loaded."""
+        return (
+            self.status == ScrapeStatus.RUNNING
+            and self.lease_expires_at is not None
+            and self.lease_expires_at > now
+        )
+
 
 class Preferences(models.Model):
     """One row: what the user wants. `Preferences.load()` returns it, creating it if needed."""

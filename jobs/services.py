@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import DatabaseError, DataError, IntegrityError, models, transaction
-from django.db.models import Avg, Max
+from django.db.models import Max
 from django.utils import timezone
 
 from jobs.fingerprints import content_hash, fingerprint
@@ -351,15 +351,15 @@ def _close_stale(source: Source, now: datetime) -> int:
 
 def expected_duration(source: Source, *, sample: int = 5) -> float | None:
     """Average duration of this source's last successful runs; None when there are none."""
-    recent = (
-        ScrapeRun.objects.filter(source=source, status=ScrapeStatus.SUCCEEDED)
-        .exclude(duration_seconds__isnull=True)
+    durations = (
+        ScrapeRun.objects.filter(
+            source=source, status=ScrapeStatus.SUCCEEDED, duration_seconds__isnull=False
+        )
         .order_by("-started_at")
-        .values_list("id", flat=True)[:sample]
+        .values_list("duration_seconds", flat=True)[:sample]
     )
-    average = ScrapeRun.objects.filter(id__in=list(recent)).aggregate(avg=Avg("duration_seconds"))
-    value = average["avg"]
-    return None if value is None else round(float(value), 1)
+    recent = [d for d in durations if d is not None]
+    return round(sum(recent) / len(recent), 1) if recent else None
 
 
 # Why a run whose process vanished is closed: shown in the API, the admin and scrape_completed.
@@ -409,13 +409,14 @@ def scrape_run_start(*, source: Source, queued: bool = False) -> ScrapeRun:
     start" one step."""
     with transaction.atomic():
         Source.objects.select_for_update().filter(pk=source.pk).first()
-        running = running_run_id(source)
-        if running is not None:
-            raise SourceBusy(busy_message(source, running))
         now = timezone.now()
+        running = list(ScrapeRun.objects.filter(source=source, status=ScrapeStatus.RUNNING))
+        for other in running:
+            if other.is_live(now):
+                raise SourceBusy(busy_message(source, other.pk))
         # This source's own abandoned run is closed here rather than at the next sweep, so the
         # log never shows two runs of one source "running".
-        for stale in ScrapeRun.objects.filter(source=source).abandoned(now):
+        for stale in running:
             _close_abandoned(stale, now)
         run = ScrapeRun(
             source=source,
