@@ -6,6 +6,6 @@ from django.dispatch import Signal
 # Sent inside the transaction of a rescore, with `changed: int` (how many jobs got a new score).
 jobs_rescored = Signal()
 
-# Sent after each cycle of `manage.py scrape` (with `dry_run: bool`): housekeeping such as
-# event-log retention hangs off it.
+# Sent after each cycle of `manage.py scrape`, and by the worker's sweep every ten minutes (with
+# `dry_run: bool`): housekeeping such as event-log retention hangs off it.
 scrape_cycle_finished = Signal()
