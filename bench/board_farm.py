@@ -88,11 +88,12 @@ async def serve(boards: int, jobs: int, delay: float, port: int) -> None:
                 path = request.split(b" ", 2)[1].decode()
                 await asyncio.sleep(delay)
                 status, body = answer_for(path)
-                writer.write(
-                    f"HTTP/1.1 {status} {'OK' if status == 200 else 'Not Found'}\r\n"
-                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-                    + body
+                reason = "OK" if status == 200 else "Not Found"
+                head = (
+                    f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n"
                 )
+                writer.write(head.encode() + body)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
