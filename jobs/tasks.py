@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 # The event log is pruned at most this often by one worker (it is a scan of the log).
 PRUNE_EVERY_SECONDS = 600.0
+# A source this worker queued is not queued again for this long (or its interval, if shorter):
+# enough for a backlog to drain without piling up copies, short enough that a scrape skipped
+# for a database error is tried again within a minute or two.
+REQUEUE_AFTER_SECONDS = 60.0
 
 
 @db_task()
@@ -80,7 +84,7 @@ def scrape_now(*, source: Source) -> ScrapeRun:
                 run=run, status=ScrapeStatus.FAILED, error=f"could not queue the scrape: {exc}"
             )
 
-    transaction.on_commit(enqueue)
+    transaction.on_commit(enqueue, robust=True)  # a failure here is logged, never raised
     return run
 
 
@@ -90,7 +94,7 @@ class Sweeper:
 
     def __init__(self, *, enqueue: bool = True) -> None:
         self._enqueue = enqueue
-        # Per source, when this process last queued it: at most once per interval from here.
+        # Per source, when this process last queued it (see REQUEUE_AFTER_SECONDS).
         self._queued: dict[int, float] = {}
         self._last_prune: float | None = None
         self._stop = threading.Event()
@@ -116,7 +120,9 @@ class Sweeper:
         now = time.monotonic()
         for source in sources_due():
             queued = self._queued.get(source.pk)
-            if queued is not None and now - queued < source.interval_seconds:
+            if queued is not None and now - queued < min(
+                REQUEUE_AFTER_SECONDS, source.interval_seconds
+            ):
                 continue
             self._queued[source.pk] = now
             if self._enqueue:

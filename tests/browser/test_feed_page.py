@@ -112,12 +112,13 @@ def test_scrape_shows_running_then_completed(
     scrape = subprocess.Popen([sys.executable, "manage.py", "scrape"], cwd=ROOT, env=server.env)
     try:
         state = page.locator(f'[data-source-id="{source.pk}"] [data-source-state]')
-        page.wait_for_function(STATE_IS, arg=[str(source.pk), "running"], timeout=5_000)
+        # The wait includes the start of a `manage.py` process: seconds on a loaded machine.
+        page.wait_for_function(STATE_IS, arg=[str(source.pk), "running"], timeout=30_000)
         assert (
             "running for"
             in page.locator(f'[data-source-id="{source.pk}"] [data-source-detail]').inner_text()
         )
-        page.wait_for_function(STATE_IS, arg=[str(source.pk), "succeeded"], timeout=15_000)
+        page.wait_for_function(STATE_IS, arg=[str(source.pk), "succeeded"], timeout=30_000)
         assert state.inner_text() == "succeeded"
         assert (
             "1 found, 1 new"

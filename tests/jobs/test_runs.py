@@ -113,7 +113,7 @@ class TestDue:
         assert not source_is_due(recent, now=now)
         assert source_is_due(own_interval, now=now)
 
-    def test_a_sweep_queues_each_due_source_once_per_interval(self) -> None:
+    def test_a_sweep_does_not_queue_a_source_again_at_once(self) -> None:
         source = make_source()
         sweeper = Sweeper(enqueue=False)
         sweeper.schedule()
