@@ -23,10 +23,15 @@ from tests.workers import Worker
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+def wait_until(
+    condition: Callable[[], bool],
+    what: str,
+    timeout: float = 60.0,
+    logs: Callable[[], str] = lambda: "",
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting: {what}"
+        assert time.monotonic() < deadline, f"timed out waiting: {what}\n{logs()}"
         time.sleep(0.1)
 
 
@@ -122,7 +127,7 @@ def test_a_killed_workers_run_is_closed_and_the_source_scraped_again(
     first.stop(signal.SIGKILL)
     killed_at = time.monotonic()
     board_server.board.delay = 0
-    worker_factory()  # the replacement (lease 3 s, sweeps every 0.5 s)
+    second = worker_factory()  # the replacement (lease 3 s, sweeps every 0.5 s)
     closed = finished(run.pk)
     took = time.monotonic() - killed_at
     assert closed.status == ScrapeStatus.INTERRUPTED
@@ -132,6 +137,8 @@ def test_a_killed_workers_run_is_closed_and_the_source_scraped_again(
     wait_until(
         lambda: ScrapeRun.objects.filter(source=acme, status="succeeded").exists(),
         "the source scraped again",
+        timeout=120,
+        logs=lambda: f"{list(ScrapeRun.objects.values_list('id', 'status'))}\n{second.log()}",
     )
     assert Job.objects.filter(source=acme).count() == 1
     completed = Event.objects.filter(type="scrape_completed", data__run_id=run.pk)
