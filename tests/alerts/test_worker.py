@@ -6,66 +6,21 @@ from __future__ import annotations
 
 import collections
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from alerts.models import Alert, Delivery, DeliveryStatus
 from tests.alerts.helpers import add_channel
 from tests.alerts.receivers import Answer, HttpReceiver
-from tests.conftest import ROOT, subprocess_env
 from tests.factories import make_job
+from tests.workers import Worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# `manage.py worker` supervises the same huey consumer; until then djhuey's own command runs it.
-WORKER_COMMAND = "run_huey"
-
-
-class Worker:
-    def __init__(self, log_path: Path) -> None:
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = subprocess_env(
-            JOBSENTINEL_ALERTS_POLL_SECONDS="0.2", JOBSENTINEL_ALERTS_TIMEOUT_SECONDS="2"
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", WORKER_COMMAND],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log_path.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-@pytest.fixture
-def worker(tmp_path: Path) -> Iterator[Worker]:
-    process = Worker(tmp_path / "worker.log")
-    yield process
-    process.stop()
+# Quick polls and a short send timeout, so the batch and the kill take seconds.
+ALERT_ENV = {"JOBSENTINEL_ALERTS_POLL_SECONDS": "0.2", "JOBSENTINEL_ALERTS_TIMEOUT_SECONDS": "2"}
 
 
 def wait_until(check: object, timeout: float, what: str, log: str = "") -> None:
@@ -79,14 +34,14 @@ def wait_until(check: object, timeout: float, what: str, log: str = "") -> None:
 
 @pytest.mark.timeout(300)
 def test_sigkill_mid_batch_then_restart_sends_each_alert_once(
-    receiver: HttpReceiver, worker: Worker
+    receiver: HttpReceiver, worker_factory: Callable[..., Worker]
 ) -> None:
     receiver.default = Answer(200, delay=0.4)  # a slow receiver: the kill lands mid-batch
     channel = add_channel("webhook", receiver.url("/hook/TOKEN-abc123"), min_score=0.0)
     jobs = [make_job(score=0.9, title=f"Job {n}") for n in range(12)]
-    worker.start()
+    worker = worker_factory(**ALERT_ENV)
     wait_until(lambda: len(receiver.received) >= 4, 90, "the first deliveries", worker.log())
-    worker.kill()
+    worker.stop(signal.SIGKILL)
     in_flight = set(
         Delivery.objects.filter(status=DeliveryStatus.SENDING).values_list("id", flat=True)
     )
@@ -131,15 +86,15 @@ def test_sigkill_mid_batch_then_restart_sends_each_alert_once(
 
 
 @pytest.mark.timeout(300)
-def test_two_workers_at_once_send_each_alert_once(receiver: HttpReceiver, tmp_path: Path) -> None:
+def test_two_workers_at_once_send_each_alert_once(
+    receiver: HttpReceiver, worker_factory: Callable[..., Worker]
+) -> None:
     """Two workers (as on two machines sharing Redis or a data dir) pump at the same time: the
     cursor row and the claim on each delivery keep them from sending anything twice."""
     receiver.default = Answer(200, delay=0.1)
     add_channel("webhook", receiver.url(), min_score=0.0)
-    workers = [Worker(tmp_path / f"worker-{n}.log") for n in range(2)]
+    workers = [worker_factory(**ALERT_ENV) for _ in range(2)]
     try:
-        for process in workers:
-            process.start()
         for batch in range(4):
             for n in range(5):
                 make_job(score=0.9, title=f"Batch {batch} job {n}")
