@@ -2,12 +2,16 @@
 
 The consumer owns the protocol: accept/deny, subscriptions (it tells this process's hub which
 event types it wants, so it only ever receives those), resume from the event log, ping/pong,
-limits and error replies. Event delivery (`push`, called by the hub) forwards text encoded once
-per event and never touches the ORM.
+limits and error replies. What the socket is sent and when (held, replaying, live) is its
+`Outbox`. Event delivery (`push`, called by the hub) forwards text encoded once per event and
+never touches the ORM. A client may leave at any moment: everything it took is given back
+whichever way the consumer ends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -33,8 +37,8 @@ from realtime.events import (
     error_message,
 )
 from realtime.hub import Hub, get_hub
+from realtime.outbox import Outbox, ReplayPlan
 from realtime.ratelimit import MessageRateLimiter
-from realtime.recent import RecentIds, RecentRing
 from realtime.security import client_ip, socket_authorized
 
 logger = logging.getLogger(__name__)
@@ -52,21 +56,26 @@ class RequestError(Exception):
         self.extra = extra
 
 
-def _parse_events(value: Any) -> list[str]:
+def _parse_events(value: Any) -> tuple[list[str], list[str]]:
+    """The known event names (the client's order, repeats dropped) and the unknown ones.
+    Unknown names are ignored as long as one name is known; only unknown → `unknown_event`."""
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise RequestError(ErrorCode.INVALID_MESSAGE, "'events' must be a list of event names")
-    unknown = sorted(set(value) - set(EVENT_TYPES))
-    if unknown:
-        # Echo a bounded amount of what the client sent.
-        shown = [name[:64] for name in unknown[:10]]
+    names = list(dict.fromkeys(value))
+    known = [name for name in names if name in EVENT_TYPES]
+    # Echo a bounded amount of what the client sent, as text that can be sent (JSON may carry
+    # a lone surrogate, which UTF-8 cannot encode).
+    unknown = [
+        name[:64].encode("utf-8", "replace").decode() for name in names if name not in EVENT_TYPES
+    ][:10]
+    if names and not known:
         raise RequestError(
             ErrorCode.UNKNOWN_EVENT,
-            f"unknown event(s): {', '.join(shown)}",
-            unknown=shown,
+            f"unknown event(s): {', '.join(unknown)}",
+            unknown=unknown,
             valid=list(EVENT_TYPES),
         )
-    # Keep the client's order, drop repeats.
-    return list(dict.fromkeys(value))
+    return known, unknown
 
 
 def _parse_last_event_id(value: Any) -> int | None:
@@ -90,20 +99,35 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.subscribed: list[str] = []
-        self.wanted: frozenset[str] = frozenset()
         self.hub: Hub | None = None
         self.ip = "unknown"
         self.registered = False
-        # While not None, live events wait here: until `connected` is sent and while a replay
-        # runs, so a client always sees connected → replay (in id order) → live.
-        self.held: list[tuple[int, str, str]] | None = []
+        # Set as soon as the server reports the client gone, even while a handler (a replay)
+        # is still running: that work then stops instead of serving nobody.
+        self.gone = asyncio.Event()
+        self.outbox = Outbox(self._send_text)
         self.limiter = MessageRateLimiter(settings.WS_RATE_PER_MINUTE, settings.WS_RATE_PER_HOUR)
-        # An event can reach a socket twice when it resumes: live (before, during or just after
-        # the replay) and in the replay. Live ids are remembered in a small ring; replayed ids
-        # until live delivery has moved past them. (The hub already delivers each event once.)
-        self.sent_live = RecentRing()
-        self.replayed: RecentIds | None = None
-        self.replayed_up_to = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Run the consumer; whichever way it ends (the client gone at any moment, a fault, the
+        server cancelling it) its slot, address count and hub membership are given back."""
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+        async def watch() -> None:
+            while True:
+                message = await receive()
+                if message.get("type") == "websocket.disconnect":
+                    self.gone.set()
+                inbox.put_nowait(message)
+                if self.gone.is_set():
+                    return
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await super().__call__(scope, inbox.get, send)
+        finally:
+            watcher.cancel()
+            self._release()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -130,80 +154,91 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         try:
             await self._start()
         except Exception:
-            # Anything unexpected (the database away during a replay, say): say so, close, and
-            # give the slot back, rather than leave a half-open consumer counted forever.
+            if self.gone.is_set():
+                return  # the client left while being set up: nothing to report to anyone
+            # Anything unexpected (the database away, say): say so, close, and give the slot
+            # back, rather than leave a half-open consumer counted forever.
             logger.exception("ws connect failed ip=%s", self.ip)
             await self._refuse(ErrorCode.UNAVAILABLE, "server error; try again", CloseCode.INTERNAL)
-            await self._forget()
+            self._release()
 
     async def _start(self) -> None:
         self.hub = await get_hub()
 
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         events = list(EVENT_TYPES)
+        ignored: list[str] = []
         last_event_id: int | None = None
         problem: RequestError | None = None
         try:
             if "events" in query:
                 names = [n for part in query["events"] for n in part.split(",") if n]
-                events = _parse_events(names)
+                events, ignored = _parse_events(names)
             last_event_id = _parse_last_event_id(query.get("last_event_id", [None])[0])
         except RequestError as exc:
             problem = exc
 
-        self._set_subscription(events)
-        await self.send(
-            text_data=encode(
-                envelope(
-                    ServerMessage.CONNECTED,
-                    {
-                        "message": "Connected to JobSentinel WebSocket",
-                        "version": __version__,
-                        "last_event_id": await database_sync_to_async(log.latest_id)(),
-                        "heartbeat_interval": settings.WS_HEARTBEAT_SECONDS,
-                        "events": list(EVENT_TYPES),
-                        "subscribed": self.subscribed,
-                    },
-                )
-            )
-        )
+        # Join the hub before reading the log's head: every event after it then reaches this
+        # socket live (held until the replay, if any, is sent).
+        self.hub.subscribe(self, events)
+        latest = await database_sync_to_async(log.latest_id)()
+        self.outbox.subscribe(events, live_after=latest)
+        self.subscribed = events
+        data: dict[str, Any] = {
+            "message": "Connected to JobSentinel WebSocket",
+            "version": __version__,
+            "last_event_id": latest,
+            "heartbeat_interval": settings.WS_HEARTBEAT_SECONDS,
+            "events": list(EVENT_TYPES),
+            "subscribed": self.subscribed,
+        }
+        if ignored:
+            data["ignored"] = ignored
+        await self._send_text(encode(envelope(ServerMessage.CONNECTED, data)))
         if problem is not None:
             await self._send_error(problem)
         elif last_event_id is not None:
-            await self._replay(last_event_id)
-        await self._release_held()
+            await self._resume(last_event_id)
+        await self.outbox.go_live()
 
     async def _refuse(self, code: ErrorCode, message: str, close_code: CloseCode) -> None:
-        await self.send(text_data=error_message(code, message))
+        await self._send_text(error_message(code, message))
         await self.close(code=close_code)
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         # autobahn refuses anything but a plain int (an IntEnum member raises, giving a 1011).
         if isinstance(code, int) and not isinstance(code, bool):
             code = int(code)
-        await super().close(code=code, reason=reason)
+        if not self.gone.is_set():
+            await super().close(code=code, reason=reason)
 
     async def disconnect(self, code: int) -> None:
         if self.registered:
             logger.info("ws disconnect ip=%s code=%s active=%d", self.ip, code, registry.total - 1)
-        await self._forget()
+        self._release()
 
-    async def _forget(self) -> None:
+    def _release(self) -> None:
+        """Give back what the socket took; safe to call more than once."""
         if self.hub is not None:
             self.hub.unsubscribe(self)
         if self.registered:
             registry.remove(self.ip)
             self.registered = False
 
+    async def _send_text(self, text: str) -> None:
+        if self.gone.is_set():
+            return  # nobody to send to
+        await self.base_send({"type": "websocket.send", "text": text})
+
     # --- client messages -------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not self.registered:
+        if not self.registered or self.gone.is_set():
             return
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
         if size > settings.WS_MAX_MESSAGE_BYTES:
-            await self.send(
-                text_data=error_message(
+            await self._send_text(
+                error_message(
                     ErrorCode.MESSAGE_TOO_LARGE,
                     f"messages are limited to {settings.WS_MAX_MESSAGE_BYTES} bytes",
                     limit=settings.WS_MAX_MESSAGE_BYTES,
@@ -216,8 +251,8 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
                 logger.info("ws closing ip=%s reason=rate limit exceeded", self.ip)
                 await self.close(code=CloseCode.RATE_LIMIT_EXCEEDED)
                 return
-            await self.send(
-                text_data=error_message(
+            await self._send_text(
+                error_message(
                     ErrorCode.RATE_LIMITED,
                     f"too many messages: at most {settings.WS_RATE_PER_MINUTE} per minute "
                     f"and {settings.WS_RATE_PER_HOUR} per hour",
@@ -233,12 +268,6 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
             await self.handle(self._decode(text_data))
         except RequestError as exc:
             await self._send_error(exc)
-        except DatabaseError:
-            logger.exception("ws request failed on the database ip=%s", self.ip)
-            self.held = None
-            await self._send_error(
-                RequestError(ErrorCode.UNAVAILABLE, "the server could not read its event log")
-            )
 
     @staticmethod
     def _decode(text: str) -> dict[str, Any]:
@@ -256,19 +285,20 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
     async def handle(self, content: dict[str, Any]) -> None:
         kind = content["type"]
         if kind == ClientMessage.PING:
-            await self.send(text_data=encode(envelope(ServerMessage.PONG, {})))
+            await self._send_text(encode(envelope(ServerMessage.PONG, {})))
         elif kind == ClientMessage.SUBSCRIBE:
-            events = _parse_events(content.get("events", list(EVENT_TYPES)))
+            events, ignored = _parse_events(content.get("events", list(EVENT_TYPES)))
             last_event_id = _parse_last_event_id(content.get("last_event_id"))
             if last_event_id is not None:
-                self.held = []
+                self.outbox.begin_replay()  # hold live events from the moment types change
             self._set_subscription(events)
-            await self.send(
-                text_data=encode(envelope(ServerMessage.SUBSCRIBED, {"events": self.subscribed}))
-            )
+            data: dict[str, Any] = {"events": self.subscribed}
+            if ignored:
+                data["ignored"] = ignored
+            await self._send_text(encode(envelope(ServerMessage.SUBSCRIBED, data)))
             if last_event_id is not None:
-                await self._replay(last_event_id)
-                await self._release_held()
+                await self._resume(last_event_id)
+                await self.outbox.go_live()
         else:
             raise RequestError(
                 ErrorCode.UNKNOWN_TYPE,
@@ -277,71 +307,75 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
             )
 
     async def _send_error(self, exc: RequestError) -> None:
-        await self.send(text_data=error_message(exc.code, str(exc), **exc.extra))
+        await self._send_text(error_message(exc.code, str(exc), **exc.extra))
 
     # --- subscription and resume -------------------------------------------------------------
 
     def _set_subscription(self, events: list[str]) -> None:
         assert self.hub is not None
         self.hub.subscribe(self, events)
+        # A type added now is owed what the hub delivers from here on.
+        self.outbox.subscribe(events, live_after=self.hub.last_event_id)
         self.subscribed = events
-        self.wanted = frozenset(events)
 
-    async def _replay(self, last_event_id: int) -> None:
-        """Send logged events after `last_event_id`. The subscription came first, so events
-        committed meanwhile are held and follow the replay; `sent` drops their repeats."""
+    async def _resume(self, after: int) -> None:
+        """Replay what this socket lacks after `after`; the caller then goes live, which sends
+        what was held meanwhile, whether or not the replay could be completed."""
+        self.outbox.begin_replay()
+        plan = self.outbox.plan(after)
+        if plan.empty:
+            return  # a repeated resume: this socket already has all of it
+        try:
+            if await self._replay(plan):
+                self.outbox.replay_done(plan)
+        except DatabaseError:
+            logger.warning("ws replay failed on the database ip=%s", self.ip, exc_info=True)
+            await self._send_error(
+                RequestError(ErrorCode.UNAVAILABLE, "the server could not read its event log")
+            )
+
+    async def _replay(self, plan: ReplayPlan) -> bool:
+        """Send the plan's logged events in id order; True when all were sent. Each page costs
+        one message of the client's allowance, so resuming cannot outrun the rate limits."""
         pruned = await database_sync_to_async(log.pruned_through)()
-        if last_event_id < pruned:
-            await self.send(
-                text_data=error_message(
+        if plan.after < pruned:
+            await self._send_text(
+                error_message(
                     ErrorCode.RESUME_EXPIRED,
                     f"events up to #{pruned} are past retention; replaying what is kept",
                     pruned_through=pruned,
                 )
             )
         page = database_sync_to_async(log.events_page)
-        cursor = last_event_id
-        self.replayed = RecentIds(4 * REPLAY_PAGE)
+        cursor = plan.after
         while True:
-            events = await page(cursor, self.subscribed, limit=REPLAY_PAGE)
+            if not await self._pace():
+                return False
+            events = await page(cursor, plan.types, limit=REPLAY_PAGE, until=plan.upper)
             for event in events:
-                if event.id in self.sent_live:
-                    continue
-                self.replayed.add(event.id)
-                self.replayed_up_to = max(self.replayed_up_to, event.id)
-                await self.send(text_data=event.text)
+                if self.gone.is_set():
+                    return False
+                if plan.wants(event.id, event.type):
+                    await self.outbox.send_replayed(event.id, event.text)
             if len(events) < REPLAY_PAGE:
-                return
+                return True
             cursor = events[-1].id
+
+    async def _pace(self) -> bool:
+        """Spend one message of the allowance, waiting for it if need be; False if the client
+        left meanwhile."""
+        while (wait := self.limiter.charge()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.gone.wait(), wait)
+            if self.gone.is_set():
+                return False
+        return not self.gone.is_set()
 
     # --- server-side pushes (called by the hub; never touch the ORM) ----------------------
 
     async def push(self, event_id: int, event_type: str, text: str) -> None:
-        if self.held is not None:
-            self.held.append((event_id, event_type, text))
-            return
-        await self._send_event(event_id, event_type, text)
-
-    async def _send_event(self, event_id: int, event_type: str, text: str) -> None:
-        if event_type not in self.wanted:
-            return
-        if self.replayed is not None:
-            if event_id in self.replayed:
-                return
-            if event_id > self.replayed_up_to:  # live delivery has caught up with the replay
-                self.replayed = None
-        self.sent_live.add(event_id)
-        await self.base_send({"type": "websocket.send", "text": text})
-
-    async def _release_held(self) -> None:
-        """Send what was held, then go live. Pushes that arrive meanwhile are held too, so the
-        order holds."""
-        while self.held:
-            batch, self.held = self.held, []
-            for event in batch:
-                await self._send_event(*event)
-        self.held = None
+        await self.outbox.push(event_id, event_type, text)
 
     async def heartbeat(self, text: str) -> None:
-        if self.held is None:  # never between `connected` and the end of a replay
-            await self.base_send({"type": "websocket.send", "text": text})
+        if self.outbox.live:  # never between `connected` and the end of a replay
+            await self._send_text(text)

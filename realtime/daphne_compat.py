@@ -18,7 +18,16 @@
    its WebSocket frame (unmasked, unfragmented, uncompressed: all daphne ever sends) is built
    once and the same bytes are written to each socket, the way `websockets.broadcast` does,
    instead of autobahn framing (and debug-formatting) it again for every socket.
-5. Graceful restart. On SIGTERM/SIGINT daphne just drops every socket (clients see 1006 and
+5. Sends to a socket on its way out are dropped. A client that closes right after the
+   handshake (a browser closing a CONNECTING socket does) leaves the socket CLOSING before
+   daphne marks it disconnected; autobahn then raises on every send, which used to end the
+   consumer with "Exception inside application". Such a frame could never arrive: it is
+   dropped, and the consumer learns of the departure from its `websocket.disconnect`.
+6. Over-size frames end with a close frame. autobahn fails a connection by dropping TCP by
+   default (`failByDrop`), so a frame over daphne's `--websocket-max-message-size` left the
+   client with 1006 and no reason. With `failByDrop` off it sends 1009 (or 1002 for a protocol
+   violation) and performs the closing handshake.
+7. Graceful restart. On SIGTERM/SIGINT daphne just drops every socket (clients see 1006 and
    cannot tell a restart from a crash). Before the reactor shuts down, every open socket is sent
    1012 "service restart", so clients reconnect promptly (with jitter) and resume.
 """
@@ -126,6 +135,8 @@ def fast_sends_and_slow_readers() -> None:
         return True
 
     def server_send(self: Any, content: Any, binary: bool = False) -> None:
+        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            return  # the peer is leaving: nothing sent now could reach it
         if too_slow(self):
             return
         if (
@@ -142,6 +153,22 @@ def fast_sends_and_slow_readers() -> None:
 
     WebSocketProtocol.serverSend = server_send
     WebSocketProtocol._jobsentinel_backlog = True
+
+
+def close_frames_instead_of_drops() -> None:
+    from daphne.ws_protocol import WebSocketFactory
+
+    if getattr(WebSocketFactory, "_jobsentinel_no_drop", False):
+        return
+    original_init = WebSocketFactory.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        # daphne later sets its own options with setProtocolOptions, which keeps this one.
+        self.setProtocolOptions(failByDrop=False)
+
+    WebSocketFactory.__init__ = init
+    WebSocketFactory._jobsentinel_no_drop = True
 
 
 def close_sockets_on_shutdown() -> None:
@@ -199,4 +226,5 @@ def install() -> None:
     allow_registered_close_codes()
     access_log_without_query_strings()
     fast_sends_and_slow_readers()
+    close_frames_instead_of_drops()
     close_sockets_on_shutdown()

@@ -35,9 +35,15 @@ def pruned_through() -> int:
     return mark or 0
 
 
-def events_page(after: int, types: Iterable[str], *, limit: int = 500) -> list[LoggedEvent]:
-    """Up to `limit` logged events after id `after`, in id order, of the given types."""
-    rows = Event.objects.filter(id__gt=after, type__in=list(types)).order_by("id")[:limit]
+def events_page(
+    after: int, types: Iterable[str], *, limit: int = 500, until: int | None = None
+) -> list[LoggedEvent]:
+    """Up to `limit` logged events after id `after` (and up to `until`), in id order, of the
+    given types."""
+    rows = Event.objects.filter(id__gt=after, type__in=list(types))
+    if until is not None:
+        rows = rows.filter(id__lte=until)
+    rows = rows.order_by("id")[:limit]
     return [LoggedEvent(row.id, row.type, row.encoded()) for row in rows]
 
 

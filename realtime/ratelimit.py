@@ -57,6 +57,19 @@ class MessageRateLimiter:
         self.strikes += 1
         return False
 
+    def charge(self) -> float:
+        """Spend one message of the allowance on work the server does for the client (a page
+        of a replay): 0.0 when spent, else the seconds to wait for one. Never a strike: the
+        client asked once, the server paces itself."""
+        now = time.monotonic()
+        self.minute._refill(now)
+        self.hour._refill(now)
+        if self.minute.tokens >= 1.0 and self.hour.tokens >= 1.0:
+            self.minute.take(now)
+            self.hour.take(now)
+            return 0.0
+        return max(self.retry_after(), 0.01)
+
     @property
     def exhausted(self) -> bool:
         return self.strikes > self.max_strikes

@@ -123,18 +123,50 @@ async def test_subscribe_changes_what_arrives() -> None:
         await comm.disconnect()
 
 
-async def test_unknown_event_is_refused_and_changes_nothing() -> None:
+async def test_only_unknown_events_are_refused_and_change_nothing() -> None:
     comm, _ = await connect()
     try:
         await comm.send_json_to({"type": "subscribe", "events": ["scrape_completed"]})
         await receive(comm)
-        await comm.send_json_to({"type": "subscribe", "events": ["new_job", "bogus"]})
+        await comm.send_json_to({"type": "subscribe", "events": ["bogus", "heartbeat"]})
         error = await receive(comm)
         assert error["type"] == "error"
         assert error["data"]["code"] == "unknown_event"
+        assert error["data"]["unknown"] == ["bogus", "heartbeat"]
         assert error["data"]["valid"] == list(EVENT_TYPES)
         await sync_to_async(make_job)()
         assert await comm.receive_nothing(timeout=0.5)  # still only scrape_completed
+    finally:
+        await comm.disconnect()
+
+
+async def test_known_events_apply_and_unknown_ones_are_listed_as_ignored() -> None:
+    """The original client hook sends `messageTypes: ['new_job', 'heartbeat']`: the known
+    name applies, the other is named back, and the client does not get every event."""
+    comm, _ = await connect()
+    try:
+        await comm.send_json_to({"type": "subscribe", "events": ["new_job", "heartbeat"]})
+        reply = await receive(comm)
+        assert reply["type"] == "subscribed"
+        assert reply["data"] == {"events": ["new_job"], "ignored": ["heartbeat"]}
+        run = await sync_to_async(ScrapeRun.objects.create)(
+            source=await sync_to_async(make_source)()
+        )
+        job = await sync_to_async(make_job)()
+        message = await receive(comm)
+        assert message["type"] == "new_job"  # scrape_started of the run was not sent
+        assert message["data"]["job_id"] == job.pk
+        assert run.pk
+        assert await comm.receive_nothing(timeout=0.5)
+    finally:
+        await comm.disconnect()
+
+
+async def test_query_events_apply_the_known_and_list_the_ignored() -> None:
+    comm, first = await connect(f"{PATH}?events=new_job,bogus")
+    try:
+        assert first["data"]["subscribed"] == ["new_job"]
+        assert first["data"]["ignored"] == ["bogus"]
     finally:
         await comm.disconnect()
 
@@ -498,5 +530,84 @@ async def test_events_committed_during_a_replay_arrive_once_in_order() -> None:
         assert received == sorted(received)
         assert received == before + await during
         assert await comm.receive_nothing(timeout=0.7)
+    finally:
+        await comm.disconnect()
+
+
+def publish_events(count: int) -> list[int]:
+    from realtime.broadcast import broadcast_job_update
+
+    return [broadcast_job_update("new_job", {"job_id": n}).id for n in range(count)]  # type: ignore[union-attr]
+
+
+async def drain(comm: WebsocketCommunicator, quiet: float = 1.0) -> list[dict[str, Any]]:
+    """Every frame until the socket has been quiet for `quiet` seconds."""
+    frames = []
+    while not await comm.receive_nothing(timeout=quiet):
+        frames.append(await receive(comm))
+    return frames
+
+
+async def test_ten_repeated_resumes_cost_one_replay() -> None:
+    ids = await sync_to_async(publish_events, thread_sensitive=False)(1200)  # three pages
+    comm, _ = await connect()
+    try:
+        for _ in range(10):
+            await comm.send_json_to(
+                {"type": "subscribe", "events": ["new_job"], "last_event_id": 0}
+            )
+        frames = await drain(comm)
+        kinds = [f["type"] for f in frames]
+        assert kinds.count("subscribed") == 10
+        events = [f["id"] for f in frames if f["type"] == "new_job"]
+        assert events == ids  # once each, in order: 1,200 frames, not 12,000
+        assert len(frames) == 10 + len(ids)
+        # A resume from the middle on the same socket: it already has all of it.
+        await comm.send_json_to(
+            {"type": "subscribe", "events": ["new_job"], "last_event_id": ids[600]}
+        )
+        assert [f["type"] for f in await drain(comm, quiet=0.5)] == ["subscribed"]
+    finally:
+        await comm.disconnect()
+
+
+@override_settings(WS_RATE_PER_MINUTE=4)
+async def test_replay_pages_are_paid_from_the_rate_limit() -> None:
+    await sync_to_async(publish_events, thread_sensitive=False)(1200)  # 500 + 500 + 200
+    comm, _ = await connect(f"{PATH}?last_event_id=0")
+    try:
+        replayed = [await receive(comm) for _ in range(1200)]
+        assert {m["type"] for m in replayed} == {"new_job"}
+        # Three pages spent three of the four messages a minute: one ping passes, not two.
+        await comm.send_json_to({"type": "ping"})
+        assert (await receive(comm))["type"] == "pong"
+        await comm.send_json_to({"type": "ping"})
+        limited = await receive(comm)
+        assert limited["data"]["code"] == "rate_limited"
+    finally:
+        await comm.disconnect()
+
+
+async def test_a_failed_replay_reports_and_the_socket_stays_live() -> None:
+    from django.db import OperationalError
+
+    earlier = await sync_to_async(make_job)()
+    comm, _ = await connect()
+    try:
+        with mock.patch("realtime.log.events_page", side_effect=OperationalError("gone")):
+            await comm.send_json_to({"type": "subscribe", "last_event_id": 0})
+            assert (await receive(comm))["type"] == "subscribed"
+            error = await receive(comm)
+            assert error["data"]["code"] == "unavailable"
+        job = await sync_to_async(make_job)()
+        message = await receive(comm)  # not stuck holding: live events flow again
+        assert message["type"] == "new_job"
+        assert message["data"]["job_id"] == job.pk
+        await comm.send_json_to({"type": "subscribe", "last_event_id": 0})
+        assert (await receive(comm))["type"] == "subscribed"
+        # The failed replay promised nothing: this one sends what it lacks, once (the live job
+        # was already sent).
+        again = await drain(comm, quiet=0.7)
+        assert [m["data"]["job_id"] for m in again if m["type"] == "new_job"] == [earlier.pk]
     finally:
         await comm.disconnect()

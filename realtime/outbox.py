@@ -1,0 +1,143 @@
+"""What one socket is sent, and when: the consumer's held / replaying / live states.
+
+A socket is in one phase at a time:
+
+- `HOLDING`: accepted, `connected` not sent yet. Live events wait in `held`.
+- `REPLAYING`: logged events are being sent from the log. Live events wait in `held`.
+- `LIVE`: live events go straight out.
+
+Leaving HOLDING or REPLAYING always goes through `go_live()`, which sends everything held (in
+arrival order, minus what the replay already sent), however the replay ended: a replay that
+fails never drops what was held. Heartbeats go out only while LIVE, so a client always sees
+`connected`, then the replay in id order, then live events.
+
+The outbox also remembers, per event type, an id after which this socket has been sent (or is
+owed, through the hub) every event of that type: `covered`. A resume asks the log only for
+what lies between the client's resume point and that id, so repeating a resume costs nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from realtime.recent import RecentIds, RecentRing
+
+# Replayed ids are remembered until live delivery moves past the replay's last id.
+REPLAYED_MEMORY = 2000
+
+
+class Phase(enum.Enum):
+    HOLDING = "holding"
+    REPLAYING = "replaying"
+    LIVE = "live"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayPlan:
+    """Which logged events a resume must send: types mapped to the highest id to send."""
+
+    after: int
+    until: dict[str, int]
+
+    @property
+    def empty(self) -> bool:
+        return not self.until
+
+    @property
+    def types(self) -> list[str]:
+        return list(self.until)
+
+    @property
+    def upper(self) -> int:
+        return max(self.until.values())
+
+    def wants(self, event_id: int, event_type: str) -> bool:
+        limit = self.until.get(event_type)
+        return limit is not None and self.after < event_id <= limit
+
+
+Send = Callable[[str], Awaitable[None]]
+
+
+class Outbox:
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.phase = Phase.HOLDING
+        self.held: list[tuple[int, str, str]] = []
+        self.wanted: frozenset[str] = frozenset()
+        self.covered: dict[str, int] = {}
+        # An event can reach a socket twice when it resumes: live (before, during or just after
+        # the replay) and in the replay. Live ids sent are kept in a small ring; replayed ids
+        # until live delivery has moved past them. (The hub already delivers each event once.)
+        self.sent_live = RecentRing()
+        self.replayed: RecentIds | None = None
+        self.replayed_up_to = 0
+
+    # --- subscription ------------------------------------------------------------------------
+
+    def subscribe(self, events: Iterable[str], *, live_after: int) -> None:
+        """Take a new subscription. A type newly subscribed is owed every event after
+        `live_after` (the hub delivers those); types dropped are forgotten."""
+        wanted = frozenset(events)
+        self.covered = {t: self.covered.get(t, live_after) for t in sorted(wanted)}
+        self.wanted = wanted
+
+    def plan(self, after: int) -> ReplayPlan:
+        """What a resume after `after` must send: per subscribed type, the events between
+        `after` and what this socket already has."""
+        return ReplayPlan(after=after, until={t: c for t, c in self.covered.items() if c > after})
+
+    # --- phases ------------------------------------------------------------------------------
+
+    def begin_replay(self) -> None:
+        self.phase = Phase.REPLAYING
+        self.replayed = RecentIds(REPLAYED_MEMORY)
+
+    def replay_done(self, plan: ReplayPlan) -> None:
+        """The whole plan was sent: the socket now has everything after `plan.after`."""
+        for event_type in plan.until:
+            if event_type in self.covered:
+                self.covered[event_type] = min(self.covered[event_type], plan.after)
+
+    async def go_live(self) -> None:
+        """Send what was held, then go live. Pushes that arrive meanwhile are held too, so the
+        order holds."""
+        while self.held:
+            batch, self.held = self.held, []
+            for event in batch:
+                await self._send_live(*event)
+        self.phase = Phase.LIVE
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def push(self, event_id: int, event_type: str, text: str) -> None:
+        if self.phase is not Phase.LIVE:
+            self.held.append((event_id, event_type, text))
+            return
+        await self._send_live(event_id, event_type, text)
+
+    async def send_replayed(self, event_id: int, text: str) -> None:
+        if event_id in self.sent_live:
+            return
+        if self.replayed is None:
+            self.replayed = RecentIds(REPLAYED_MEMORY)
+        self.replayed.add(event_id)
+        self.replayed_up_to = max(self.replayed_up_to, event_id)
+        await self._send(text)
+
+    async def _send_live(self, event_id: int, event_type: str, text: str) -> None:
+        if event_type not in self.wanted:
+            return
+        if self.replayed is not None:
+            if event_id in self.replayed:
+                return
+            if event_id > self.replayed_up_to:  # live delivery has caught up with the replay
+                self.replayed = None
+        self.sent_live.add(event_id)
+        await self._send(text)
+
+    @property
+    def live(self) -> bool:
+        return self.phase is Phase.LIVE
