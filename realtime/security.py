@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from channels.security.websocket import WebsocketDenier
-from django.conf import settings
-from django.http.request import validate_host
 
 from jobsentinel.apikeys import is_valid_key, key_from_asgi, keys_required
-
-
-def origin_allowed(origin: str) -> bool:
-    if origin in settings.CORS_ORIGINS:
-        return True
-    parsed = urlsplit(origin)
-    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
-        return False
-    host = parsed.hostname if parsed.port is None else f"{parsed.hostname}:{parsed.port}"
-    allowed = list(settings.ALLOWED_HOSTS)
-    if settings.DEBUG and not allowed:
-        allowed = [".localhost", "127.0.0.1", "[::1]"]
-    return validate_host(parsed.hostname, allowed) or validate_host(host, allowed)
+from jobsentinel.origins import origin_allowed
 
 
 class OriginValidator:
-    """Refuses browsers from foreign sites. Unlike channels' AllowedHostsOriginValidator, a
+    """Refuses browsers from foreign sites (the rule of `jobsentinel.origins`, which the CSRF
+    check of session writes shares). Unlike channels' AllowedHostsOriginValidator, a
     client that sends no Origin at all (wscat, scripts: not a browser) is let through, since
     cross-site abuse needs a browser and browsers always send one."""
 
@@ -37,7 +23,9 @@ class OriginValidator:
         if scope["type"] == "websocket":
             origin = _header(scope, b"origin")
             # "null" (sandboxed iframes, file:// pages) fails origin_allowed: never trusted.
-            if origin is not None and not origin_allowed(origin):
+            secure = scope.get("scheme") == "wss"
+            host = _header(scope, b"host")
+            if origin is not None and not origin_allowed(origin, secure=secure, host=host):
                 return await WebsocketDenier()(scope, receive, send)
         return await self.application(scope, receive, send)
 

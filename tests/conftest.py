@@ -152,7 +152,10 @@ def run_manage(
 class Daphne:
     """A real daphne process serving the project's ASGI app on a free port."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, extra_args: list[str]) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, extra_args: list[str], bind: str = "127.0.0.1"
+    ) -> None:
+        self.bind = bind
         self.port = free_port()
         self.env = env
         self.log_path = log_path
@@ -160,12 +163,18 @@ class Daphne:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def authority(self) -> str:
+        """host:port as a URL (and a browser's Origin) spells it."""
+        host = f"[{self.bind}]" if ":" in self.bind else self.bind
+        return f"{host}:{self.port}"
+
+    @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.authority}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/api/v1/ws/jobs"
+        return f"ws://{self.authority}/api/v1/ws/jobs"
 
     def start(self, timeout: float = 30.0, *, healthy: bool = True) -> Daphne:
         """Start and wait until the health check answers (200, or anything with healthy=False)."""
@@ -176,7 +185,7 @@ class Daphne:
                 "-m",
                 "daphne",
                 "--bind",
-                "127.0.0.1",
+                self.bind,
                 "--port",
                 str(self.port),
                 *self.extra_args,
@@ -222,10 +231,13 @@ def daphne_factory(tmp_path: Path, transactional_db: None) -> Iterator[Callable[
     started: list[Daphne] = []
 
     def start(
-        extra_args: list[str] | None = None, healthy: bool = True, **env: str | None
+        extra_args: list[str] | None = None,
+        healthy: bool = True,
+        bind: str = "127.0.0.1",
+        **env: str | None,
     ) -> Daphne:
         server = Daphne(
-            subprocess_env(**env), tmp_path / f"daphne-{len(started)}.log", extra_args or []
+            subprocess_env(**env), tmp_path / f"daphne-{len(started)}.log", extra_args or [], bind
         )
         started.append(server)
         return server.start(healthy=healthy)

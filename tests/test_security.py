@@ -57,41 +57,91 @@ async def wait_for_active(server: Daphne, wanted: int, within: float = 10) -> No
 
 
 # --- browser origins ------------------------------------------------------------------------------
+# One rule (jobsentinel/origins.py) for the socket and for session writes (CSRF): the server's own
+# origin exactly (scheme, host and port from the request's Host) or one listed in CORS_ORIGINS.
+
+CORS = "https://dash.example"
 
 
-async def test_cross_site_and_null_origins_are_refused_at_the_handshake(daphne_factory) -> None:
-    server: Daphne = daphne_factory(CORS_ORIGINS="https://dash.example")
-    refused = [
-        "https://evil.example",
-        "null",  # sandboxed iframes, file:// pages
-        "https://dash.example.evil.example",  # an allowed origin as a prefix
-        "http://dash.example",  # allowed over https only: origins match exactly
-        "http://localhost.evil.example",
-        "http://127.0.0.1.evil.example",
-        "ws://127.0.0.1",
-        "file://",
+def origin_table(server: Daphne) -> list[tuple[str | None, bool]]:
+    other_port = server.port + 1 if server.port < 65535 else server.port - 1
+    host = server.authority.rsplit(":", 1)[0]
+    return [
+        (f"http://{server.authority}", True),  # the page the server itself serves
+        (f"http://{host}:{other_port}", False),  # any other port of the same host
+        (f"http://{host}", False),  # no port: port 80, another origin
+        (f"https://{server.authority}", False),  # the other scheme
+        (CORS, True),  # CORS_ORIGINS, exactly
+        ("http://dash.example", False),  # allowed over https only
+        ("https://dash.example.evil.example", False),  # an allowed origin as a prefix
+        ("https://evil.example", False),
+        ("null", False),  # sandboxed iframes, file:// pages
+        ("http://localhost.evil.example", False),
+        ("file://", False),
+        (None, True),  # no Origin at all: not a browser (wscat, scripts)
     ]
-    for origin in refused:
-        with pytest.raises(InvalidStatus) as denied:
-            async with connect(server.ws_url, origin=Origin(origin)):
-                pass
-        assert denied.value.response.status_code == 403, origin
-    assert await active_connections(server) == 0
 
 
-async def test_same_origin_and_configured_origins_are_allowed(daphne_factory) -> None:
-    server: Daphne = daphne_factory(CORS_ORIGINS="https://dash.example")
-    allowed = [
-        f"http://127.0.0.1:{server.port}",  # the page the server itself serves
-        f"http://localhost:{server.port}",
-        "https://dash.example",  # CORS_ORIGINS
-        None,  # no Origin at all: not a browser (wscat, scripts)
-    ]
-    for origin in allowed:
+async def socket_admits(server: Daphne, origin: str | None) -> bool:
+    try:
         async with connect(server.ws_url, origin=Origin(origin) if origin else None) as ws:
             assert (await recv(ws))["type"] == "connected", origin
             await ws.send(PING)
             assert (await recv(ws))["type"] == "pong", origin
+            return True
+    except InvalidStatus as denied:
+        status = denied.response.status_code
+    assert status == 403, origin
+    return False
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1", "::1"])
+async def test_socket_origin_table(daphne_factory, bind: str) -> None:
+    server: Daphne = daphne_factory(bind=bind, CORS_ORIGINS=CORS)
+    results = {origin: await socket_admits(server, origin) for origin, _ in origin_table(server)}
+    assert results == dict(origin_table(server))
+    await wait_for_active(server, 0)
+
+
+def logged_in_client(server: Daphne) -> httpx.Client:
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("owner", "owner@example.com", "a-long-passphrase-1")
+    client = httpx.Client(base_url=server.http_url, timeout=WAIT)
+    client.get("/admin/login/")  # the CSRF cookie
+    response = client.post(
+        "/admin/login/",
+        data={
+            "username": "owner",
+            "password": "a-long-passphrase-1",
+            "csrfmiddlewaretoken": client.cookies["csrftoken"],
+        },
+    )
+    assert response.status_code == 302, response.text[:500]
+    return client
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1", "::1"])
+def test_session_api_origin_table(daphne_factory, bind: str) -> None:
+    from tests.factories import make_job
+
+    server: Daphne = daphne_factory(bind=bind, CORS_ORIGINS=CORS)
+    job = make_job()
+    results = {}
+    client = logged_in_client(server)
+    try:
+        for origin, _ in origin_table(server):
+            headers = {"X-CSRFToken": client.cookies["csrftoken"]}
+            if origin is not None:
+                headers["Origin"] = origin
+            response = client.patch(
+                f"/api/v1/jobs/{job.pk}/", json={"starred": True}, headers=headers
+            )
+            assert response.status_code in {200, 403}, (origin, response.text[:300])
+            results[origin] = response.status_code == 200
+    finally:
+        client.close()
+    assert results == dict(origin_table(server))
 
 
 # --- API keys -------------------------------------------------------------------------------------
@@ -111,7 +161,7 @@ async def test_socket_without_a_valid_key_is_refused_with_4401(daphne_factory) -
         (f"?api_key={KEY_ONE[:-1]}", {}),  # a prefix of a real key
         ("", {"Authorization": "Bearer wrong-key"}),
         ("", {"Authorization": f"Basic {KEY_ONE}"}),
-        ("", {"X-API-Key": KEY_ONE}),  # the REST API's header; the socket takes Bearer
+        ("", {"X-API-Key": "wrong-key"}),
         # Both given: the header is the one checked, so a wrong header loses a right query key.
         (f"?api_key={KEY_TWO}", {"Authorization": "Bearer wrong-key"}),
     ]
@@ -124,13 +174,14 @@ async def test_socket_without_a_valid_key_is_refused_with_4401(daphne_factory) -
     await wait_for_active(server, 0)
 
 
-async def test_query_key_and_bearer_key_are_accepted(daphne_factory) -> None:
+async def test_bearer_x_api_key_and_query_key_are_accepted(daphne_factory) -> None:
     server = keyed_server(daphne_factory)
     ways: list[tuple[str, dict[str, str]]] = [
         (f"?api_key={KEY_TWO}", {}),
         ("", {"Authorization": f"Bearer {KEY_ONE}"}),
         ("", {"Authorization": f"bearer {KEY_TWO}"}),
         (f"?events=new_job&api_key={KEY_ONE}", {}),
+        ("", {"X-API-Key": KEY_TWO}),  # the REST API's header works on the socket too
     ]
     for query, headers in ways:
         async with connect(server.ws_url + query, additional_headers=headers) as ws:
@@ -184,7 +235,7 @@ async def test_keys_sent_to_the_socket_never_reach_the_server_log(
 
 @pytest.mark.parametrize(
     ("path", "status"),
-    [("/api/v1/ws/jobs", 426), ("/api/v1/jobs/", 401)],
+    [("/api/v1/ws/jobs", 426), ("/api/v1/jobs/", 200)],
     ids=["socket-url-over-http", "rest-api"],
 )
 def test_a_key_in_an_http_query_string_stays_out_of_the_log(

@@ -1,7 +1,7 @@
-"""API-key authentication for the REST API: the same keys and rule as the WebSocket.
-
-A key goes in `Authorization: Bearer KEY` or `X-API-Key: KEY`, never in the query string
-(URLs end up in logs, browser history and Referer headers). Keys are never logged.
+"""API-key authentication for the REST API: the same keys and the same rule as the WebSocket
+(`jobsentinel.apikeys`): `Authorization: Bearer KEY`, `X-API-Key: KEY` or `?api_key=KEY`.
+Prefer a header: a URL can end up in a proxy's log, browser history and Referer headers.
+Keys are never logged.
 
 This module must not import DRF views or drf-spectacular's AutoSchema: DRF imports it while
 `rest_framework.views` itself is still loading. Its OpenAPI description is in `schema`.
@@ -14,7 +14,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from jobsentinel.apikeys import is_valid_key, key_from_authorization, keys_required
+from jobsentinel.apikeys import is_valid_key, key_from_request, keys_required
 
 KEY_HEADER = "X-API-Key"
 # Sent with every 401. Its presence is also what makes DRF answer 401 rather than 403.
@@ -29,14 +29,6 @@ class ApiKey:
         return "<ApiKey>"
 
 
-def presented_key(request: Request) -> str | None:
-    """The key the request carries in either header, if any."""
-    bearer = key_from_authorization(request.META.get("HTTP_AUTHORIZATION"))
-    if bearer:
-        return bearer
-    return request.META.get("HTTP_X_API_KEY", "").strip() or None
-
-
 class ApiKeyAuthentication(BaseAuthentication):
     """Authenticates requests that carry a valid API key; no user is attached.
 
@@ -48,7 +40,7 @@ class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[AnonymousUser, ApiKey] | None:
         if not keys_required():
             return None  # open API: a stray header is neither needed nor judged
-        key = presented_key(request)
+        key = key_from_request(request)
         if key is None:
             return None  # maybe a session; the permission decides
         if not is_valid_key(key):

@@ -316,10 +316,21 @@ async def test_foreign_origin_is_refused_and_own_origin_allowed() -> None:
     )
     connected, _ = await foreign.connect(timeout=WAIT)
     assert not connected
-    own = WebsocketCommunicator(application, PATH, headers=[(b"origin", b"http://localhost:8000")])
+    own = WebsocketCommunicator(
+        application,
+        PATH,
+        headers=[(b"origin", b"http://localhost:8000"), (b"host", b"localhost:8000")],
+    )
     connected, _ = await own.connect(timeout=WAIT)
     assert connected
     await own.disconnect()
+    other_port = WebsocketCommunicator(
+        application,
+        PATH,
+        headers=[(b"origin", b"http://localhost:9000"), (b"host", b"localhost:8000")],
+    )
+    connected, _ = await other_port.connect(timeout=WAIT)
+    assert not connected
 
 
 @override_settings(CORS_ORIGINS=["https://dashboard.example"])

@@ -76,7 +76,7 @@ async def test_foreign_origin_is_refused_own_origin_allowed(daphne_factory) -> N
         async with connect(server.ws_url, origin=Origin("https://evil.example")):
             pass
     assert refused.value.response.status_code == 403
-    async with connect(server.ws_url, origin=Origin(f"http://localhost:{server.port}")) as ws:
+    async with connect(server.ws_url, origin=Origin(server.http_url)) as ws:
         assert (await recv(ws))["type"] == "connected"
 
 

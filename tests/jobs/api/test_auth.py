@@ -1,5 +1,5 @@
 """Who may call the API: anyone without configured keys; with keys, a key holder (either
-header, never the query string) or a logged-in session, whose writes need CSRF."""
+header, or `?api_key=`, the socket's rule) or a logged-in session, whose writes need CSRF."""
 
 from __future__ import annotations
 
@@ -80,8 +80,11 @@ class TestWithKeys:
         assert response.status_code == 401
         assert response["WWW-Authenticate"].startswith("Bearer")
 
-    def test_keys_in_the_query_string_do_not_count(self, api: APIClient) -> None:
-        assert api.get(JOBS, {"api_key": "k"}).status_code == 401
+    def test_a_key_in_the_query_string_counts_as_on_the_socket(self, api: APIClient) -> None:
+        assert api.get(JOBS, {"api_key": "k"}).status_code == 200
+        assert api.get(JOBS, {"api_key": "wrong"}).status_code == 401
+        # The first way present is the one judged: a wrong header loses a right query key.
+        assert api.get(JOBS, {"api_key": "k"}, HTTP_X_API_KEY="wrong").status_code == 401
 
     def test_key_writes_need_no_csrf(self) -> None:
         job = make_job()
