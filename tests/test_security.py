@@ -7,16 +7,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
+import sys
 import time
 from typing import Any
 
 import httpx
 import pytest
+from django.urls import path
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
-from tests.conftest import Daphne
+from tests.conftest import ROOT, Daphne, subprocess_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -359,3 +362,98 @@ async def test_message_rate_holds_under_a_flood(daphne_factory) -> None:
         assert (await recv(newcomer))["type"] == "connected"
         await newcomer.send(PING)
         assert (await recv(newcomer))["type"] == "pong"
+
+
+# --- exposure: serve refusals and debug pages --------------------------------------------------
+
+
+def run_serve(**env: str | None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", "serve"],
+        cwd=ROOT,
+        env=subprocess_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_refuses_a_public_host_name_without_keys() -> None:
+    """Behind a reverse proxy: loopback bind, a public name in DJANGO_ALLOWED_HOSTS."""
+    result = run_serve(
+        DJANGO_ALLOWED_HOSTS="jobs.example.com,127.0.0.1",
+        JOBSENTINEL_API_KEYS=None,
+        JOBSENTINEL_ALLOW_UNPROTECTED_PUBLIC=None,
+        HOST="127.0.0.1",
+    )
+    assert result.returncode == 1, result.stderr
+    assert "DJANGO_ALLOWED_HOSTS names jobs.example.com" in result.stderr
+    assert "JOBSENTINEL_API_KEYS" in result.stderr
+    assert "JOBSENTINEL_ALLOW_UNPROTECTED_PUBLIC" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("allowed_hosts", "bind", "keys", "allow", "refused"),
+    [
+        (["127.0.0.1", "localhost", "[::1]"], "127.0.0.1", set(), False, False),
+        ([".localhost", "127.0.0.2"], "::1", set(), False, False),
+        (["jobs.example.com"], "127.0.0.1", set(), False, True),
+        (["*"], "127.0.0.1", set(), False, True),
+        (["jobs.example.com"], "127.0.0.1", {"k"}, False, False),
+        (["jobs.example.com"], "127.0.0.1", set(), True, False),
+        (["127.0.0.1"], "0.0.0.0", {"k"}, False, True),  # DEBUG on (the test settings' value)
+    ],
+)
+def test_the_exposure_rule(
+    allowed_hosts: list[str], bind: str, keys: set[str], allow: bool, refused: bool
+) -> None:
+    from django.test import override_settings
+
+    from jobsentinel.exposure import serve_refusal
+
+    with override_settings(
+        ALLOWED_HOSTS=allowed_hosts,
+        API_KEYS=frozenset(keys),
+        ALLOW_UNPROTECTED_PUBLIC=allow,
+        DEBUG=True,
+    ):
+        assert (serve_refusal(bind=bind) is not None) == refused
+
+
+def test_debug_pages_are_shown_to_local_hosts_only(daphne_factory) -> None:
+    server: Daphne = daphne_factory(
+        DJANGO_DEBUG="true",
+        DJANGO_ALLOWED_HOSTS="jobs.example.com,127.0.0.1",
+        JOBSENTINEL_API_KEYS=KEY_ONE,
+    )
+    with httpx.Client(base_url=server.http_url, timeout=WAIT) as client:
+        local = client.get("/no-such-page")
+        assert local.status_code == 404
+        assert "URLconf" in local.text  # the owner, at the machine, gets the debug page
+        public = client.get("/no-such-page", headers={"Host": "jobs.example.com"})
+        assert public.status_code == 404
+        assert public.headers["content-type"].startswith("text/plain")
+        assert "URLconf" not in public.text
+        stranger = client.get("/", headers={"Host": "evil.example"})  # not an allowed host
+        assert stranger.status_code == 400
+        assert "ALLOWED_HOSTS" not in stranger.text
+        assert "Traceback" not in stranger.text
+
+
+def boom(request: Any) -> Any:
+    raise RuntimeError("a secret detail")
+
+
+urlpatterns = [path("boom", boom)]
+
+
+@pytest.mark.parametrize(("host", "debug_page"), [("127.0.0.1", True), ("jobs.example.com", False)])
+def test_a_server_error_shows_its_details_to_local_hosts_only(host: str, debug_page: bool) -> None:
+    from django.test import Client, override_settings
+
+    with override_settings(
+        DEBUG=True, ROOT_URLCONF=__name__, ALLOWED_HOSTS=["127.0.0.1", "jobs.example.com"]
+    ):
+        response = Client(raise_request_exception=False).get("/boom", HTTP_HOST=host)
+    assert response.status_code == 500
+    assert ("a secret detail" in response.content.decode()) == debug_page

@@ -5,7 +5,6 @@ stops them all."""
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import socket
 import sys
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from jobsentinel.exposure import serve_refusal
 from jobsentinel.supervisor import ChildSpec, Supervisor
 
 # daphne's own limits sit above the app's (JOBSENTINEL_WS_MAX_MESSAGE_BYTES), so an oversized
@@ -22,15 +22,6 @@ DAPHNE_MAX_MESSAGE_BYTES = 64 * 1024
 # half-open peers are freed within their sum.
 PING_INTERVAL = 20
 PING_TIMEOUT = 30
-
-
-def is_loopback(host: str) -> bool:
-    if host in {"localhost", "localhost.localdomain"}:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def daphne_command(host: str, port: int) -> list[str]:
@@ -103,20 +94,9 @@ class Command(BaseCommand):
         host: str = options["host"]
         port: int = options["port"]
         web_workers: int = options["workers"]
-        public = not is_loopback(host) and not settings.ALLOW_UNPROTECTED_PUBLIC
-        if public and settings.DEBUG:
-            raise CommandError(
-                f"Refusing to serve on {host} (not a loopback address) with DJANGO_DEBUG on: "
-                "debug pages show settings and code to whoever triggers an error. Set "
-                "DJANGO_DEBUG=false (and DJANGO_SECRET_KEY), or "
-                "JOBSENTINEL_ALLOW_UNPROTECTED_PUBLIC=true if the network is trusted."
-            )
-        if public and not settings.API_KEYS:
-            raise CommandError(
-                f"Refusing to serve on {host} (not a loopback address) without API keys: anyone "
-                "on the network could read and change your data. Set JOBSENTINEL_API_KEYS, or "
-                "set JOBSENTINEL_ALLOW_UNPROTECTED_PUBLIC=true if the network is trusted."
-            )
+        refusal = serve_refusal(bind=host)
+        if refusal is not None:
+            raise CommandError(refusal)
         if web_workers != 1:
             raise CommandError("--workers: only 1 web server process is supported for now")
         busy = port_in_use(host, port)
