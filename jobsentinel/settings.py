@@ -8,6 +8,7 @@ PostgreSQL and Redis. Bad values stop start-up with a message naming the variabl
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "channels",
     "huey.contrib.djhuey",
+    "axes",
     "jobs",
     "realtime",
 ]
@@ -83,6 +85,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lock-out into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "jobsentinel.urls"
@@ -199,6 +203,21 @@ else:
 # network, so more threads than cores is right); fetches are bounded by SCRAPE_CONCURRENCY.
 HUEY["consumer"] = {"workers": env_int("JOBSENTINEL_WORKER_THREADS", 8, minimum=1, maximum=64),
                     "worker_type": "thread"}  # fmt: skip
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failed logins from one address, even
+# the right password is refused until the cool-off has passed. The address is the one Django
+# sees in REMOTE_ADDR: daphne's TCP peer (or the X-Forwarded-For of a trusted proxy when daphne
+# runs with --proxy-headers); no request header can pick another.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("JOBSENTINEL_LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=10)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env_float("JOBSENTINEL_LOGIN_COOLOFF_MINUTES", 15.0, minimum=0.01)
+)
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -335,5 +354,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("JOBSENTINEL_LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes says "BEGIN" on every start and logs each failed login; lock-outs are warnings.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -457,3 +457,45 @@ def test_a_server_error_shows_its_details_to_local_hosts_only(host: str, debug_p
         response = Client(raise_request_exception=False).get("/boom", HTTP_HOST=host)
     assert response.status_code == 500
     assert ("a secret detail" in response.content.decode()) == debug_page
+
+
+# --- admin login throttling ---------------------------------------------------------------------
+
+
+def login_attempt(client: httpx.Client, password: str) -> int:
+    client.get("/admin/login/")
+    response = client.post(
+        "/admin/login/",
+        data={
+            "username": "owner",
+            "password": password,
+            "csrfmiddlewaretoken": client.cookies["csrftoken"],
+        },
+    )
+    return response.status_code
+
+
+def test_admin_login_locks_an_address_out_after_ten_failures(daphne_factory) -> None:
+    from django.contrib.auth.models import User
+
+    cooloff_seconds = 3
+    server: Daphne = daphne_factory(JOBSENTINEL_LOGIN_COOLOFF_MINUTES=str(cooloff_seconds / 60))
+    User.objects.create_superuser("owner", "owner@example.com", "a-long-passphrase-1")
+    attacker = httpx.Client(base_url=server.http_url, timeout=WAIT)
+    # Another address on this machine (all of 127.0.0.0/8 is loopback): not locked out.
+    neighbour = httpx.Client(
+        base_url=server.http_url,
+        timeout=WAIT,
+        transport=httpx.HTTPTransport(local_address="127.0.0.2"),
+    )
+    try:
+        statuses = [login_attempt(attacker, f"guess-{n}") for n in range(10)]
+        assert statuses[:9] == [200] * 9  # the login page again, with its error
+        assert statuses[9] == 429  # the tenth failure locks the address out
+        assert login_attempt(attacker, "a-long-passphrase-1") == 429  # even the right password
+        assert login_attempt(neighbour, "a-long-passphrase-1") == 302  # per address
+        time.sleep(cooloff_seconds + 1)
+        assert login_attempt(attacker, "a-long-passphrase-1") == 302  # after the cool-off
+    finally:
+        attacker.close()
+        neighbour.close()
