@@ -1,0 +1,119 @@
+"""One test per adjustment in `realtime/daphne_compat.py`: each checks the daphne, autobahn or
+Twisted internal the patch relies on, so an upgrade that changes it fails here, loudly and by
+name, rather than silently in production. (What each patch does for a client is proven on a
+real daphne in test_daphne.py, test_churn.py, test_abuse.py and tests/reliability/.)"""
+
+from __future__ import annotations
+
+import inspect
+import struct
+
+import pytest
+from autobahn.exception import Disconnected
+from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
+from daphne.access import AccessLogGenerator
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+from twisted.internet import abstract
+
+from realtime import daphne_compat
+
+
+def parameters(function: object) -> list[str]:
+    return list(inspect.signature(function).parameters)  # type: ignore[arg-type]
+
+
+def test_registered_close_codes_rely_on_server_close_and_send_close_frame() -> None:
+    """Patch 1: daphne closes through `serverClose(code)`; autobahn's `sendClose` refuses 1009,
+    1012, 1013, so those go through `sendCloseFrame(code, reasonUtf8, isReply)`."""
+    assert parameters(WebSocketProtocol.serverClose) == ["self", "code"]
+    assert parameters(AutobahnProtocol.sendCloseFrame)[:4] == [
+        "self",
+        "code",
+        "reasonUtf8",
+        "isReply",
+    ]
+    source = inspect.getsource(AutobahnProtocol.sendClose)
+    assert "3000" in source, "autobahn's sendClose no longer limits codes: patch 1 may go"
+
+
+def test_slow_reader_check_reads_twisted_transport_buffers() -> None:
+    """Patch 2: bytes waiting = len(dataBuffer) - offset + _tempDataLen of a Twisted TCP
+    transport (twisted.internet.abstract.FileDescriptor)."""
+    descriptor = abstract.FileDescriptor()
+    for name in ("dataBuffer", "offset", "_tempDataLen"):
+        assert hasattr(descriptor, name), f"Twisted FileDescriptor has no {name} any more"
+    descriptor.dataBuffer = b"x" * 10
+    descriptor.offset = 3
+    descriptor._tempDataLen = 5
+    assert daphne_compat._pending_bytes(descriptor) == 12
+
+
+def test_fast_sends_rely_on_autobahn_send_state() -> None:
+    """Patch 4 writes its own frame only while autobahn would frame it the same way: it reads
+    `state`, `send_state`, `send_queue` and `_perMessageCompress`."""
+    for name in ("STATE_OPEN", "STATE_CLOSING", "STATE_CLOSED", "SEND_STATE_GROUND"):
+        assert hasattr(AutobahnProtocol, name), f"autobahn has no {name} any more"
+    source = inspect.getsource(AutobahnProtocol)
+    for name in ("self.send_state", "self.send_queue", "self._perMessageCompress"):
+        assert name in source, f"autobahn no longer uses {name}"
+    assert parameters(WebSocketProtocol.serverSend) == ["self", "content", "binary"]
+
+
+@pytest.mark.parametrize("size", [5, 125, 126, 65535, 65536])
+def test_text_frames_are_rfc6455_frames(size: int) -> None:
+    """Patch 4's frame: FIN + text opcode, unmasked, 7/16/64-bit length, then the payload."""
+    text = "é" * (size // 2) + "a" * (size % 2)
+    payload = text.encode()
+    frame = daphne_compat.text_frame(text)
+    assert frame[0] == 0x81
+    if len(payload) < 126:
+        assert frame[1] == len(payload)
+        header = 2
+    elif len(payload) < 65536:
+        assert frame[1] == 126
+        assert struct.unpack("!H", frame[2:4])[0] == len(payload)
+        header = 4
+    else:
+        assert frame[1] == 127
+        assert struct.unpack("!Q", frame[2:10])[0] == len(payload)
+        header = 10
+    assert frame[header:] == payload
+
+
+def test_access_log_patch_relies_on_the_generator_signature() -> None:
+    """Patch 3 wraps `AccessLogGenerator.__call__(protocol, action, details)` and rewrites
+    `details["path"]`."""
+    assert parameters(AccessLogGenerator.__call__) == ["self", "protocol", "action", "details"]
+    assert "%(path)s" in inspect.getsource(AccessLogGenerator.__call__)
+
+
+def test_sends_to_a_closing_socket_are_what_autobahn_refuses() -> None:
+    """Patch 5 drops sends in CLOSING/CLOSED, where autobahn's sendMessage raises."""
+    source = inspect.getsource(AutobahnProtocol.sendMessage)
+    assert "STATE_OPEN" in source
+    assert "Disconnected" in source
+    assert issubclass(Disconnected, Exception)
+
+
+def test_factories_can_be_told_not_to_fail_by_drop() -> None:
+    """Patch 6: daphne builds `WebSocketFactory(server, **options)` and later calls
+    `setProtocolOptions`, which keeps `failByDrop` unless told otherwise."""
+    assert parameters(WebSocketFactory.__init__) == ["self", "server_class", "args", "kwargs"]
+    assert "failByDrop" in parameters(WebSocketFactory.setProtocolOptions)
+    assert WebSocketFactory(object(), server="Daphne").failByDrop is True  # autobahn's default
+    daphne_compat.close_frames_instead_of_drops()
+    factory = WebSocketFactory(object(), server="Daphne")
+    assert factory.failByDrop is False
+    factory.setProtocolOptions(maxMessagePayloadSize=1024)  # what daphne does next
+    assert factory.failByDrop is False
+    source = inspect.getsource(AutobahnProtocol._fail_connection)
+    assert "self.failByDrop" in source
+    assert "sendCloseFrame" in source
+
+
+def test_graceful_restart_relies_on_on_open_and_shutdown_triggers() -> None:
+    """Patch 7 tracks sockets in `onOpen` and sends 1012 from a "before shutdown" trigger."""
+    from twisted.internet import reactor
+
+    assert parameters(WebSocketProtocol.onOpen) == ["self"]
+    assert hasattr(reactor, "addSystemEventTrigger")
