@@ -76,8 +76,10 @@ async def vanish(server: Daphne, how: str, query: str = "") -> None:
         await writer.wait_closed()
 
 
-async def churn(server: Daphne, how: str, count: int = CLIENTS, query: str = "") -> None:
-    gate = asyncio.Semaphore(AT_ONCE)
+async def churn(
+    server: Daphne, how: str, count: int = CLIENTS, query: str = "", at_once: int = AT_ONCE
+) -> None:
+    gate = asyncio.Semaphore(at_once)
 
     async def one() -> None:
         async with gate:
@@ -120,7 +122,8 @@ async def test_per_address_cap_survives_churn(daphne_factory: Any) -> None:
     """With a cap of 20 per address, 400 vanishing clients would lock the address out after
     20 leaked slots: every slot must come back."""
     server: Daphne = daphne_factory(JOBSENTINEL_WS_MAX_CONNECTIONS_PER_IP="20")
-    await churn(server, "close")
+    # Ten in flight, under the cap: only leaked slots could make the server refuse one.
+    await churn(server, "close", at_once=10)
     assert await wait_for_active(server, 0) == 0
     sockets = [await connect(server.ws_url) for _ in range(20)]
     try:
