@@ -34,6 +34,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import struct
 import sys
@@ -63,6 +64,7 @@ def allow_registered_close_codes() -> None:
         return
     original = WebSocketProtocol.serverClose
 
+    @functools.wraps(original)
     def server_close(self: Any, code: int | None = None) -> None:
         if code in SERVER_CLOSE_CODES:
             self.sendCloseFrame(code=code, isReply=False)
@@ -134,6 +136,7 @@ def fast_sends_and_slow_readers() -> None:
         reactor.callLater(SLOW_READER_GRACE_SECONDS, self.transport.abortConnection)
         return True
 
+    @functools.wraps(original_send)
     def server_send(self: Any, content: Any, binary: bool = False) -> None:
         if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
             return  # the peer is leaving: nothing sent now could reach it
@@ -162,6 +165,7 @@ def close_frames_instead_of_drops() -> None:
         return
     original_init = WebSocketFactory.__init__
 
+    @functools.wraps(original_init)
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         # daphne later sets its own options with setProtocolOptions, which keeps this one.
@@ -183,6 +187,7 @@ def close_sockets_on_shutdown() -> None:
         return
     original_open = WebSocketProtocol.onOpen
 
+    @functools.wraps(original_open)
     def on_open(self: Any) -> None:
         _open_sockets.add(self)
         original_open(self)
@@ -209,6 +214,7 @@ def access_log_without_query_strings() -> None:
         return
     original = AccessLogGenerator.__call__
 
+    @functools.wraps(original)
     def log(self: Any, protocol: str, action: str, details: dict[str, Any]) -> None:
         path = details.get("path")
         if isinstance(path, str) and "?" in path:
