@@ -22,13 +22,13 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from jobsentinel import __version__
-from jobsentinel.apikeys import is_valid_key, key_from_authorization, keys_required
+from jobsentinel.apikeys import is_valid_key, key_from_request, keys_required
+from jobsentinel.origins import origin_allowed
 from realtime import log
 from realtime.connections import registry
 from realtime.consumers import RequestError, _parse_events, _parse_last_event_id
 from realtime.events import EVENT_TYPES, ErrorCode, ServerMessage, encode, envelope, error_message
 from realtime.hub import Hub, get_hub
-from realtime.security import origin_allowed
 from realtime.stream import EventStream, State
 
 logger = logging.getLogger(__name__)
@@ -82,12 +82,7 @@ async def _authorized(request: HttpRequest) -> bool:
     user = await request.auser()
     if user.is_authenticated:
         return True
-    key = (
-        key_from_authorization(_header(request, "Authorization"))
-        or _header(request, "X-API-Key")
-        or request.GET.get("api_key")
-    )
-    return is_valid_key(key)
+    return is_valid_key(key_from_request(request))
 
 
 def _refuse(status: int, code: ErrorCode, message: str) -> HttpResponse:
@@ -102,7 +97,8 @@ def _refuse(status: int, code: ErrorCode, message: str) -> HttpResponse:
 @require_GET
 async def stream_events(request: HttpRequest) -> HttpResponseBase:
     origin = _header(request, "Origin")
-    if origin is not None and not origin_allowed(origin):
+    host = request.META.get("HTTP_HOST")
+    if origin is not None and not origin_allowed(origin, secure=request.is_secure(), host=host):
         return _refuse(403, ErrorCode.UNAUTHORIZED, "this origin may not read the stream")
     if not await _authorized(request):
         response = _refuse(
@@ -113,7 +109,7 @@ async def stream_events(request: HttpRequest) -> HttpResponseBase:
     try:
         events = list(EVENT_TYPES)
         if request.GET.get("events"):
-            events = _parse_events([n for n in request.GET["events"].split(",") if n])
+            events, _ignored = _parse_events([n for n in request.GET["events"].split(",") if n])
         # The header wins: it is what EventSource sends when it reconnects by itself.
         last_event_id = _parse_last_event_id(
             _header(request, "Last-Event-ID") or request.GET.get("last_event_id")

@@ -135,9 +135,9 @@ async def test_per_address_cap_survives_churn(daphne_factory: Any) -> None:
 
 
 PUBLISH = (
-    "from realtime.broadcast import broadcast_job_update\n"
+    "from realtime.record import broadcast_job_update_sync\n"
     "for n in range({count}):\n"
-    "    broadcast_job_update('new_job', {{'job_id': n}})\n"
+    "    broadcast_job_update_sync('new_job', {{'job_id': n}})\n"
 )
 
 

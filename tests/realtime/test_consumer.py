@@ -546,9 +546,9 @@ async def test_events_committed_during_a_replay_arrive_once_in_order() -> None:
 
 
 def publish_events(count: int) -> list[int]:
-    from realtime.broadcast import broadcast_job_update
+    from realtime.record import broadcast_job_update_sync
 
-    return [broadcast_job_update("new_job", {"job_id": n}).id for n in range(count)]  # type: ignore[union-attr]
+    return [broadcast_job_update_sync("new_job", {"job_id": n}).id for n in range(count)]
 
 
 async def drain(comm: WebsocketCommunicator, quiet: float = 1.0) -> list[dict[str, Any]]:
