@@ -11,12 +11,13 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from jobs.forms import PreferencesForm
 from jobs.models import Job, Preferences, ScrapeRun, Source
 from jobs.services import (
     BoardPreview,
     SourceBusy,
     SourceRefused,
-    rescore_jobs,
+    preferences_update,
     source_api_url_clean,
     source_create,
     source_preview,
@@ -295,9 +296,13 @@ class SourceAdmin(admin.ModelAdmin[Source]):
 
 @admin.register(Preferences)
 class PreferencesAdmin(admin.ModelAdmin[Preferences]):
-    def save_model(self, request: HttpRequest, obj: Preferences, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        changed = rescore_jobs()
+    # Lists as text and weights as numbers, checked by the same rules as the page and the API.
+    form = PreferencesForm
+
+    def save_model(
+        self, request: HttpRequest, obj: Preferences, form: PreferencesForm, change: bool
+    ) -> None:
+        _, changed = preferences_update(**form.values())
         self.message_user(request, f"Preferences saved; {changed} job score(s) changed.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

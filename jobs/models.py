@@ -182,6 +182,15 @@ class ApplicationStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+# Application statuses that mean "applied" (the feed's Applied view).
+APPLIED_STATUSES: tuple[str, ...] = (
+    ApplicationStatus.APPLIED,
+    ApplicationStatus.INTERVIEWING,
+    ApplicationStatus.OFFER,
+    ApplicationStatus.REJECTED,
+)
+
+
 class JobQuerySet(models.QuerySet["Job"]):
     # Bulk writes send no post_save, so they may only touch bookkeeping fields: a change a
     # user would care about must be a save (one job_updated each) or announce itself.

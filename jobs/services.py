@@ -27,6 +27,7 @@ from jobs.fingerprints import content_hash, fingerprint
 from jobs.job_fields import BOARD_FIELDS
 from jobs.models import Job, JobStatus, Preferences, ScrapeRun, ScrapeStatus, Source, SourceKind
 from jobs.postings import Posting
+from jobs.preferences import clean_preferences
 from jobs.sanitize import (
     DESCRIPTION_MAX_CHARS,
     html_to_text,
@@ -629,13 +630,16 @@ def job_as_posting(job: Job) -> Posting:
 
 
 def preferences_update(**values: Any) -> tuple[Preferences, int]:
-    """Change the preferences and rescore. Returns the preferences and how many jobs changed."""
-    prefs = Preferences.load()
-    for name, value in values.items():
-        setattr(prefs, name, value)
-    prefs.full_clean()
-    prefs.save()
-    return prefs, rescore_jobs()
+    """Change the preferences and rescore, in one transaction. Returns the preferences and
+    how many jobs changed. Raises ValidationError (naming each bad field) and changes
+    nothing when a value breaks a rule of `jobs.preferences`."""
+    with transaction.atomic():
+        prefs = Preferences.load()
+        for name, value in clean_preferences(values, current=prefs).items():
+            setattr(prefs, name, value)
+        prefs.full_clean()
+        prefs.save()
+        return prefs, rescore_jobs()
 
 
 # --- watching a board ------------------------------------------------------------------------

@@ -10,4 +10,7 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", pages.feed, name="feed"),
     path("feed/jobs", pages.feed_jobs, name="feed-jobs"),
+    path("jobs/<int:pk>/", pages.job_detail, name="job"),
+    path("preferences/", pages.preferences, name="preferences"),
+    path("sources/", pages.sources, name="sources"),
 ]

@@ -14,7 +14,16 @@ from django.db.models.expressions import OrderBy
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from jobs.models import JobQuerySet, JobStatus, ScrapeRunQuerySet, ScrapeStatus
+from jobs.models import (
+    APPLIED_STATUSES,
+    ApplicationStatus,
+    Job,
+    JobQuerySet,
+    JobStatus,
+    ScrapeRunQuerySet,
+    ScrapeStatus,
+)
+from jobs.scoring import GATE_RULES
 from jobs.vocabulary import Workplace
 
 # Every ordering ends with the id so that pages never overlap or skip rows of equal keys.
@@ -67,6 +76,19 @@ class JobFilter(serializers.Serializer[Any]):
         help_text="Words that must each appear in the title, company, location or description.",
     )
     starred = serializers.BooleanField(required=False)
+    application_status = serializers.ChoiceField(
+        choices=[c for c in ApplicationStatus.choices if c[0]], required=False
+    )
+    applied = serializers.BooleanField(
+        required=False,
+        help_text="true: jobs applied to (applied, interviewing, offer or rejected); "
+        "false: the others.",
+    )
+    gated = serializers.BooleanField(
+        required=False,
+        help_text="true: only jobs a hard rule of the preferences scored 0 (a denied company, "
+        "an excluded keyword, ...); false: none of them.",
+    )
     include_hidden = serializers.BooleanField(
         required=False,
         default=False,
@@ -80,10 +102,23 @@ class JobFilter(serializers.Serializer[Any]):
 def filter_jobs(jobs: JobQuerySet, params: dict[str, Any]) -> JobQuerySet:
     if not params.get("include_hidden"):
         jobs = jobs.visible()
-    exact = {name: params[name] for name in ("status", "workplace", "starred") if name in params}
+    exact = {
+        name: params[name]
+        for name in ("status", "workplace", "starred", "application_status")
+        if name in params
+    }
     if "source" in params:
         exact["source_id"] = params["source"]
     jobs = jobs.filter(**exact)
+    if "applied" in params:
+        applied = Q(application_status__in=APPLIED_STATUSES)
+        jobs = jobs.filter(applied if params["applied"] else ~applied)
+    if "gated" in params:
+        # A gate zeroes the score and is then the only reason. By subquery, not exclude() on
+        # the JSON key: a job without reasons has no key, and NOT (NULL IN ...) drops it.
+        gated = Job.objects.filter(score=0, score_reasons__0__rule__in=sorted(GATE_RULES))
+        ids = gated.values("pk")
+        jobs = jobs.filter(pk__in=ids) if params["gated"] else jobs.exclude(pk__in=ids)
     if "min_score" in params:
         jobs = jobs.filter(score__gte=params["min_score"])
     if params.get("company"):

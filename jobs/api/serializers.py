@@ -8,10 +8,9 @@ something it cannot change.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -23,6 +22,13 @@ from jobs.models import (
     ScrapeRun,
     Source,
     SourceKind,
+)
+from jobs.preferences import (
+    MAX_BOOST,
+    MAX_LIST_ITEMS,
+    PREFERENCE_FIELDS,
+    clean_preferences,
+    stored_boosts,
 )
 from jobs.scrapers.base import redact_url
 from jobs.scrapers.detect import public_board_url
@@ -301,10 +307,8 @@ class ScrapeRunSerializer(serializers.ModelSerializer[ScrapeRun]):
 
 
 # --- preferences ---------------------------------------------------------------------------
-
-MAX_LIST_ITEMS = 200
-MAX_TERM_LENGTH = 200
-MAX_BOOST = 100.0
+# The fields below check JSON types only (a number is not a list); every rule a value must
+# follow lives in `jobs.preferences.clean_preferences`, shared with the page and the admin.
 
 
 class JsonStringField(serializers.CharField):
@@ -320,10 +324,9 @@ class JsonStringField(serializers.CharField):
 
 def _term_list(help_text: str) -> serializers.ListField:
     return serializers.ListField(
-        child=JsonStringField(max_length=MAX_TERM_LENGTH),
-        max_length=MAX_LIST_ITEMS,
+        child=JsonStringField(allow_blank=True, trim_whitespace=False),
         required=False,
-        help_text=help_text,
+        help_text=f"{help_text} At most {MAX_LIST_ITEMS} entries.",
     )
 
 
@@ -337,6 +340,12 @@ class JsonNumberField(serializers.FloatField):
         return float(super().to_internal_value(data))
 
 
+class BoostKeywordsField(serializers.DictField):
+    def to_representation(self, value: Any) -> dict[str, float]:
+        # Rows written before the rules existed (a plain list) are shown, not a 500.
+        return stored_boosts(value)
+
+
 class PreferencesSerializer(StrictModelSerializer):
     """What the user wants: the scoring rules every open job is scored by."""
 
@@ -345,33 +354,24 @@ class PreferencesSerializer(StrictModelSerializer):
     excluded_keywords = _term_list("Jobs mentioning any of these score 0.")
     denied_companies = _term_list("Jobs at these companies score 0.")
     preferred_locations = _term_list("Locations that earn the location credit.")
-    boost_keywords = serializers.DictField(
-        child=JsonNumberField(min_value=-MAX_BOOST, max_value=MAX_BOOST),
+    boost_keywords = BoostKeywordsField(
+        child=JsonNumberField(),
         required=False,
-        help_text='Keyword → weight, e.g. {"python": 2, "django": 1}; negative weights demote.',
+        help_text='Keyword → weight, e.g. {"python": 2, "django": 1}; negative weights demote. '
+        f"Weights from -{MAX_BOOST:g} to {MAX_BOOST:g}.",
     )
     salary_floor = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal(0), allow_null=True, required=False
+        max_digits=12, decimal_places=2, allow_null=True, required=False
     )
     salary_target = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal(0), allow_null=True, required=False
+        max_digits=12, decimal_places=2, allow_null=True, required=False
     )
-    salary_currency = serializers.CharField(
-        min_length=3,
-        max_length=3,
-        required=False,
-        validators=[RegexValidator(r"^[A-Za-z]{3}\Z", "Use a 3-letter ISO 4217 code.")],
-        help_text="ISO 4217 code, e.g. USD.",
-    )
-    notify_threshold = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    salary_currency = JsonStringField(required=False, help_text="ISO 4217 code, e.g. USD.")
+    notify_threshold = serializers.FloatField(required=False, help_text="From 0 to 1.")
 
     class Meta:
         model = Preferences
-        fields: tuple[str, ...] = (
-            "title_keywords", "title_blocklist", "boost_keywords", "excluded_keywords",
-            "denied_companies", "preferred_locations", "remote_preference", "salary_floor",
-            "salary_target", "salary_currency", "notify_threshold", "updated_at",
-        )  # fmt: skip
+        fields: tuple[str, ...] = (*PREFERENCE_FIELDS, "updated_at")
         read_only_fields = ("updated_at",)
         extra_kwargs = {"remote_preference": {"required": False}}
 
@@ -384,28 +384,11 @@ class PreferencesSerializer(StrictModelSerializer):
                 if not field.read_only:
                     field.required = True
 
-    def validate_boost_keywords(self, value: dict[str, float]) -> dict[str, float]:
-        if len(value) > MAX_LIST_ITEMS:
-            raise ValidationError(f"At most {MAX_LIST_ITEMS} keywords.")
-        for keyword in value:
-            if not keyword.strip() or len(keyword) > MAX_TERM_LENGTH:
-                raise ValidationError(
-                    f"Keywords must be non-empty and at most {MAX_TERM_LENGTH} characters."
-                )
-        return value
-
-    def validate_salary_currency(self, value: str) -> str:
-        return value.upper()
-
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # On PATCH the other bound may be the stored one.
-        floor = attrs.get("salary_floor", getattr(self.instance, "salary_floor", None))
-        target = attrs.get("salary_target", getattr(self.instance, "salary_target", None))
-        if floor is not None and target is not None and floor > target:
-            raise ValidationError(
-                {"salary_floor": ["The salary floor must not be above the salary target."]}
-            )
-        return attrs
+        try:
+            return clean_preferences(attrs, current=self.instance)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
 
 
 class PreferencesUpdateResultSerializer(PreferencesSerializer):

@@ -1,66 +1,73 @@
-// The live feed page: the server rendered the latest jobs and the scraper monitor; this keeps
-// them live. Every value from the server is written with textContent (never innerHTML), so a
-// job title or description cannot run script in the page.
-import { createJobSocket, EVENT_TYPES } from './jobsentinel-ws.js'
+// The feed page. The server rendered the jobs matching the URL's search and filters; this
+// keeps them live. A job that arrives or changes is fetched again as server-rendered rows
+// filtered by the page's own query (`/feed/jobs?<query>&ids=...`), so the server's one filter
+// decides what belongs on the page and the one card template decides how it looks.
+import { EVENT_TYPES } from './jobsentinel-ws.js'
+import { basePath, batched, connect, fetchFragment, root } from './page.js'
+import { scrapeHandlers } from './monitor.js'
+import './job-actions.js'
 
-const root = document.querySelector('[data-feed]')
 const list = root.querySelector('[data-jobs]')
 const emptyNote = root.querySelector('[data-jobs-empty]')
 const announce = root.querySelector('[data-announce]')
-const template = document.querySelector('[data-job-template]')
-const dot = root.querySelector('.dot')
-const connectionText = root.querySelector('[data-connection-text]')
-const minScoreInput = root.querySelector('[data-min-score]')
-const minScoreValue = root.querySelector('[data-min-score-value]')
-const remoteOnly = root.querySelector('[data-remote-only]')
 const notifyButton = root.querySelector('[data-notify]')
+const filters = root.querySelector('[data-filters]')
 const notifyThreshold = Number(root.dataset.notifyThreshold || 1)
-const basePath = (root.dataset.basePath || '/').replace(/\/$/, '')
-const WORKPLACE_LABELS = { remote: 'Remote', hybrid: 'Hybrid', onsite: 'On-site', unknown: 'Unknown' }
+const query = root.dataset.query || ''
+const ordering = root.dataset.ordering || '-first_seen'
+const pageNumber = Number(root.dataset.pageNumber || 1)
+const pageSize = Number(root.dataset.pageSize || 100)
+const includesClosed = new URLSearchParams(query).has('include_closed')
 
-// --- filters ---------------------------------------------------------------------------------
+// --- where a row goes --------------------------------------------------------------------------
 
-function selectedEvents () {
-  return [...root.querySelectorAll('input[name="events"]:checked')].map((box) => box.value)
+function sortKey (row) {
+  const id = Number(row.dataset.jobId)
+  if (ordering === '-score') return [Number(row.dataset.score || 0), id]
+  if (ordering === '-posted_at') return [row.dataset.posted ? Date.parse(row.dataset.posted) : -Infinity, id]
+  return [Date.parse(row.dataset.firstSeen || 0), id]
 }
 
-function passesFilters (row) {
-  const score = Number(row.dataset.score || 0)
-  if (score + 1e-9 < Number(minScoreInput.value)) return false
-  if (remoteOnly.checked && row.dataset.workplace !== 'remote') return false
+function comesBefore (a, b) {
+  const [ka, ia] = sortKey(a)
+  const [kb, ib] = sortKey(b)
+  return ka > kb || (ka === kb && ia > ib)
+}
+
+/** Put a new row where the page's sort order says; false when it belongs on a later page. */
+function insertSorted (row) {
+  for (const other of list.children) {
+    if (comesBefore(row, other)) {
+      other.before(row)
+      trimToPageSize()
+      return true
+    }
+  }
+  if (list.children.length >= pageSize) return false
+  list.append(row)
   return true
 }
 
-function applyFilters () {
-  minScoreValue.textContent = Number(minScoreInput.value).toFixed(2)
-  for (const row of list.children) row.hidden = !passesFilters(row)
-  emptyNote.hidden = list.children.length > 0
-}
-
-// --- job rows --------------------------------------------------------------------------------
-
-function safeUrl (url) {
-  return /^https?:\/\//i.test(url || '') ? url : '#'
-}
-
-function fillRow (row, job) {
-  row.dataset.jobId = String(job.job_id)
-  row.dataset.score = String(job.score ?? 0)
-  row.dataset.workplace = job.workplace || 'unknown'
-  row.dataset.status = job.status || 'open'
-  row.classList.toggle('closed', job.status === 'closed')
-  const title = row.querySelector('.job-title')
-  title.textContent = job.title || ''
-  title.href = safeUrl(job.url)
-  row.querySelector('.job-score').textContent = Number(job.score ?? 0).toFixed(2)
-  row.querySelector('.job-company').textContent = job.company || ''
-  row.querySelector('.job-location').textContent = job.location || ''
-  row.querySelector('.job-workplace').textContent = WORKPLACE_LABELS[job.workplace] || ''
-  if (job.snippet !== undefined) row.querySelector('.job-snippet').textContent = job.snippet
+function trimToPageSize () {
+  while (list.children.length > pageSize) list.lastElementChild.remove()
 }
 
 function findRow (jobId) {
-  return list.querySelector(`[data-job-id="${Number(jobId)}"]`)
+  return list.querySelector(`:scope > [data-job-id="${Number(jobId)}"]`)
+}
+
+/** Replace a row's content in place (the same element), keeping what the user had open. */
+function updateRow (row, fresh) {
+  const open = [...row.querySelectorAll('details[open]')].map((d) => d.className)
+  const focused = row.contains(document.activeElement) ? document.activeElement : null
+  const focusKey = focused?.dataset.action || (focused?.hasAttribute('data-notes') ? 'notes-text' : null)
+  for (const { name, value } of fresh.attributes) row.setAttribute(name, value)
+  row.replaceChildren(...fresh.childNodes)
+  for (const details of row.querySelectorAll('details')) if (open.includes(details.className)) details.open = true
+  if (focusKey) {
+    const target = focusKey === 'notes-text' ? row.querySelector('[data-notes]') : row.querySelector(`[data-action="${focusKey}"]`)
+    target?.focus()
+  }
 }
 
 function highlight (row) {
@@ -68,96 +75,82 @@ function highlight (row) {
   setTimeout(() => row.classList.remove('fresh'), 4000)
 }
 
-function onNewJob (job) {
-  let row = findRow(job.job_id)
-  if (!row) {
-    row = template.content.firstElementChild.cloneNode(true)
-    list.prepend(row)
+function refreshEmpty () {
+  emptyNote.hidden = list.children.length > 0
+}
+
+// --- live rows ---------------------------------------------------------------------------------
+
+function rowsUrl (ids) {
+  // Closed jobs are asked for too: a job on the page that closes stays, marked closed.
+  const params = new URLSearchParams(query)
+  params.set('include_closed', '1')
+  params.set('ids', ids.join(','))
+  return `${basePath}/feed/jobs?${params}`
+}
+
+async function fetchRows (ids) {
+  const fragment = await fetchFragment(rowsUrl(ids))
+  const rows = new Map()
+  for (const row of fragment ? fragment.children : []) rows.set(Number(row.dataset.jobId), row)
+  return rows
+}
+
+const newJobs = new Map() // id → event data, for the announcement and notification
+
+const showNew = batched(async (ids) => {
+  const rows = await fetchRows(ids)
+  for (const id of ids) {
+    const job = newJobs.get(id)
+    newJobs.delete(id)
+    const row = rows.get(id)
+    if (!row || findRow(id) || (row.dataset.status === 'closed' && !includesClosed)) continue
+    if (!insertSorted(row)) continue
+    highlight(row)
+    if (job) announce.textContent = `New job: ${job.title} at ${job.company}`
   }
-  fillRow(row, job)
-  row.hidden = !passesFilters(row)
-  emptyNote.hidden = true
-  highlight(row)
-  if (!row.hidden) announce.textContent = `New job: ${job.title} at ${job.company}`
+  refreshEmpty()
+})
+
+const showUpdated = batched(async (ids) => {
+  const rows = await fetchRows(ids)
+  for (const id of ids) {
+    const row = findRow(id)
+    const fresh = rows.get(id)
+    if (row && fresh) {
+      updateRow(row, fresh)
+      highlight(row)
+    } else if (row) {
+      row.remove() // no longer matches the page's filters (hidden, unstarred, ...)
+    } else if (fresh && pageNumber === 1 && (fresh.dataset.status !== 'closed' || includesClosed)) {
+      if (insertSorted(fresh)) highlight(fresh) // now matches (starred elsewhere, ...)
+    }
+  }
+  refreshEmpty()
+})
+
+async function reloadJobs () {
+  // Many scores changed at once: the server renders this page of the list again.
+  const params = new URLSearchParams(query)
+  if (pageNumber > 1) params.set('page', String(pageNumber))
+  const fragment = await fetchFragment(`${basePath}/feed/jobs?${params}`)
+  if (!fragment) return
+  list.replaceChildren(...fragment.children)
+  refreshEmpty()
+}
+
+function onNewJob (job) {
   notify(job)
+  if (pageNumber !== 1) return // new jobs would shift the later pages under the reader
+  newJobs.set(Number(job.job_id), job)
+  showNew(job.job_id)
 }
 
 function onJobUpdated (data) {
-  const row = findRow(data.job_id)
-  if (!row) return
-  if (data.job?.hidden) {
-    row.remove()
-    applyFilters()
-    return
-  }
-  fillRow(row, { ...data.job, score: data.new_score ?? data.job?.score })
-  row.hidden = !passesFilters(row)
-  highlight(row)
+  if (findRow(data.job_id) || pageNumber === 1) showUpdated(data.job_id)
 }
 
-async function reloadJobs () {
-  // Many scores changed at once: fetch the freshly ordered list rendered by the server.
-  const response = await fetch(`${basePath}/feed/jobs`, { credentials: 'same-origin' })
-  if (!response.ok) return
-  const holder = document.createElement('template')
-  holder.innerHTML = await response.text() // server-rendered and escaped by Django templates
-  list.replaceChildren(...holder.content.children)
-  applyFilters()
-}
-
-// --- scraper monitor -------------------------------------------------------------------------
-
-function monitorRow (data) {
-  const monitor = root.querySelector('[data-monitor]')
-  let row = monitor.querySelector(`[data-source-id="${Number(data.source_id)}"]`)
-  if (!row) {
-    monitor.querySelector('[data-monitor-empty]')?.remove()
-    row = document.createElement('li')
-    row.className = 'source'
-    row.dataset.sourceId = String(data.source_id)
-    for (const [cls, attr] of [['source-name'], ['source-kind'], ['source-state', 'data-source-state'], ['source-detail', 'data-source-detail']]) {
-      const span = document.createElement('span')
-      span.className = cls
-      if (attr) span.setAttribute(attr, '')
-      row.append(span, ' ')
-    }
-    row.querySelector('.source-name').textContent = data.source_name || data.source
-    row.querySelector('.source-kind').textContent = data.source
-    monitor.append(row)
-  }
-  return row
-}
-
-function onScrapeStarted (data) {
-  const row = monitorRow(data)
-  row.dataset.runningSince = data.started_at || new Date().toISOString()
-  row.dataset.expected = data.expected_duration_seconds ?? ''
-  row.querySelector('[data-source-state]').textContent = 'running'
-  tickMonitor()
-}
-
-function onScrapeCompleted (data) {
-  const row = monitorRow(data)
-  delete row.dataset.runningSince
-  delete row.dataset.expected
-  row.querySelector('[data-source-state]').textContent = data.status || 'completed'
-  const errors = data.errors ? `, ${data.errors} error${data.errors > 1 ? 's' : ''}` : ''
-  const message = data.error_message ? ` (${data.error_message})` : ''
-  row.querySelector('[data-source-detail]').textContent =
-    `${data.jobs_found} found, ${data.new_jobs} new, ${data.updated_jobs} updated${errors}${message}` +
-    (data.duration_seconds != null ? ` in ${Number(data.duration_seconds).toFixed(1)} s` : '')
-}
-
-function tickMonitor () {
-  for (const row of root.querySelectorAll('[data-running-since]')) {
-    const elapsed = Math.max(0, (Date.now() - Date.parse(row.dataset.runningSince)) / 1000)
-    const expected = row.dataset.expected ? ` of ~${Math.round(Number(row.dataset.expected))} s` : ''
-    row.querySelector('[data-source-detail]').textContent = `running for ${Math.round(elapsed)} s${expected}`
-  }
-}
-setInterval(tickMonitor, 1000)
-
-// --- notifications ---------------------------------------------------------------------------
+// --- notifications -----------------------------------------------------------------------------
 
 const NOTIFY_KEY = 'jobsentinel.notify'
 
@@ -190,49 +183,23 @@ notifyButton.addEventListener('click', async () => {
 })
 renderNotifyButton()
 
-// --- connection ------------------------------------------------------------------------------
+// --- connection --------------------------------------------------------------------------------
 
-const socket = createJobSocket({
-  basePath,
-  lastEventId: Number(root.dataset.lastEventId) || 0,
-  messageTypes: selectedEvents(),
-  maxReconnectAttempts: Infinity,
-})
-
-function renderConnection (state) {
-  dot.dataset.state = state
-  let text = state
-  if (state !== 'connected' && socket.nextRetryAt) {
-    const seconds = Math.max(0, Math.ceil((socket.nextRetryAt - Date.now()) / 1000))
-    text = `${state}, retrying in ${seconds} s`
-  }
-  connectionText.textContent = text
-  root.dataset.connection = state
+function selectedEvents () {
+  return [...root.querySelectorAll('input[name="events"]:checked')]
+    .flatMap((box) => box.dataset.eventGroup.split(','))
+    .filter((type) => EVENT_TYPES.includes(type))
 }
 
-socket.on('state', renderConnection)
-socket.on('retry', () => renderConnection(socket.state))
-setInterval(() => renderConnection(socket.state), 1000)
-
-const handlers = {
-  new_job: onNewJob,
-  job_updated: onJobUpdated,
-  jobs_rescored: reloadJobs,
-  scrape_started: onScrapeStarted,
-  scrape_completed: onScrapeCompleted,
-}
-
+const socket = connect(selectedEvents())
+const handlers = { new_job: onNewJob, job_updated: onJobUpdated, jobs_rescored: reloadJobs, ...scrapeHandlers }
 socket.on('message', (message) => {
-  const handle = handlers[message.type]
-  if (handle && EVENT_TYPES.includes(message.type)) handle(message.data)
+  if (EVENT_TYPES.includes(message.type)) handlers[message.type]?.(message.data)
 })
-
-// --- controls --------------------------------------------------------------------------------
-
 for (const box of root.querySelectorAll('input[name="events"]')) {
   box.addEventListener('change', () => socket.subscribe(selectedEvents()))
 }
-minScoreInput.addEventListener('input', applyFilters)
-remoteOnly.addEventListener('change', applyFilters)
-applyFilters()
-tickMonitor()
+
+// On a phone the filters start folded (one tap away at the top) unless some are in use.
+if (filters && window.matchMedia('(max-width: 760px)').matches && !query) filters.open = false
+refreshEmpty()
