@@ -87,7 +87,15 @@ def _monitor() -> list[dict[str, Any]]:
         key = "running" if run.status == ScrapeStatus.RUNNING else "last"
         if key not in slot or slot[key].id < run.id:
             slot[key] = run
-    return [{"source": source, **slots.get(source.pk, {})} for source in sources]
+    rows = []
+    for source in sources:
+        row: dict[str, Any] = {"source": source, **slots.get(source.pk, {})}
+        last = row.get("last")
+        # The reason of the last failure, in the board's or the scraper's own words.
+        failed = last is not None and last.status != ScrapeStatus.SUCCEEDED
+        row["failure"] = getattr(source, "last_error", "") or (last.error_message if failed else "")
+        rows.append(row)
+    return rows
 
 
 def _common(request: HttpRequest, section: str) -> dict[str, Any]:

@@ -131,8 +131,8 @@ def test_saving_preferences_in_the_admin_rescores(admin_client: Client) -> None:
     prefs = Preferences.load()
     url = reverse("admin:jobs_preferences_change", args=[prefs.pk])
     form = {
-        "title_keywords": "[]", "title_blocklist": "[]", "boost_keywords": "{}",
-        "excluded_keywords": "[]", "denied_companies": '["acme"]', "preferred_locations": "[]",
+        "title_keywords": "", "title_blocklist": "", "boost_keywords": "",
+        "excluded_keywords": "", "denied_companies": "acme", "preferred_locations": "",
         "remote_preference": "any", "salary_currency": "USD", "notify_threshold": "0.7",
     }  # fmt: skip
     response = admin_client.post(url, form)
@@ -140,3 +140,49 @@ def test_saving_preferences_in_the_admin_rescores(admin_client: Client) -> None:
     job.refresh_from_db()
     assert job.score == 0.0
     assert Event.objects.filter(type="jobs_rescored").exists()
+
+
+def test_admin_preferences_take_text_and_the_api_still_reads_them(admin_client: Client) -> None:
+    # Once, the admin took a JSON list for the boost keywords, after which
+    # GET /api/v1/preferences/ answered 500. Now it takes "keyword: weight" text.
+    url = reverse("admin:jobs_preferences_change", args=[Preferences.load().pk])
+    form = {
+        "title_keywords": "backend, platform", "title_blocklist": "",
+        "boost_keywords": "python\ndjango: 2", "excluded_keywords": "", "denied_companies": "",
+        "preferred_locations": "Berlin\nRemote", "remote_preference": "any",
+        "salary_currency": "eur", "notify_threshold": "0.7",
+    }  # fmt: skip
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    prefs = Preferences.load()
+    assert prefs.boost_keywords == {"python": 1.0, "django": 2.0}
+    assert prefs.title_keywords == ["backend", "platform"]
+    assert prefs.salary_currency == "EUR"
+    api = admin_client.get("/api/v1/preferences/")
+    assert api.status_code == 200
+    assert api.json()["boost_keywords"] == {"python": 1.0, "django": 2.0}
+
+
+def test_admin_refuses_a_bad_weight_next_to_the_field(admin_client: Client) -> None:
+    url = reverse("admin:jobs_preferences_change", args=[Preferences.load().pk])
+    form = {
+        "title_keywords": "", "title_blocklist": "", "boost_keywords": "python: lots",
+        "excluded_keywords": "", "denied_companies": "", "preferred_locations": "",
+        "remote_preference": "any", "salary_currency": "USD", "notify_threshold": "2",
+    }  # fmt: skip
+    response = admin_client.post(url, form)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "not a number" in errors["boost_keywords"][0]
+    assert "from 0 to 1" in errors["notify_threshold"][0]
+    assert Preferences.load().boost_keywords == {}
+
+
+def test_a_stored_list_of_boost_keywords_reads_as_weight_one(admin_client: Client) -> None:
+    # Rows written before the rules existed still answer, in the admin and the API.
+    Preferences.objects.filter(pk=Preferences.load().pk).update(boost_keywords=["python"])
+    response = admin_client.get("/api/v1/preferences/")
+    assert response.status_code == 200
+    assert response.json()["boost_keywords"] == {"python": 1.0}
+    url = reverse("admin:jobs_preferences_change", args=[Preferences.load().pk])
+    assert "python: 1" in admin_client.get(url).content.decode()
