@@ -90,10 +90,10 @@ def _monitor() -> list[dict[str, Any]]:
     rows = []
     for source in sources:
         row: dict[str, Any] = {"source": source, **slots.get(source.pk, {})}
-        last = row.get("last")
+        last: ScrapeRun | None = row.get("last")
         # The reason of the last failure, in the board's or the scraper's own words.
-        failed = last is not None and last.status != ScrapeStatus.SUCCEEDED
-        row["failure"] = getattr(source, "last_error", "") or (last.error_message if failed else "")
+        reason = last.error_message if last and last.status != ScrapeStatus.SUCCEEDED else ""
+        row["failure"] = getattr(source, "last_error", "") or reason
         rows.append(row)
     return rows
 

@@ -164,26 +164,3 @@ def test_script_in_a_description_shows_as_text(page: Any, daphne_factory) -> Non
     assert "<script>window.__owned=1</script>" in snippets
     assert page.locator("script:not([type=module]):not([src])").count() == 0
     assert Job.objects.count() == 2
-
-
-def test_readable_on_a_phone_and_usable_from_the_keyboard(browser: Any, daphne_factory) -> None:
-    make_job(title="A rather long job title that must wrap on a narrow phone screen " * 2)
-    server: Daphne = daphne_factory()
-    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
-    try:
-        phone = context.new_page()
-        open_feed(phone, server)
-        assert phone.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scroll
-        phone.keyboard.press("Tab")
-        assert phone.evaluate("document.activeElement.textContent") == "Skip to jobs"
-        phone.keyboard.press("Enter")
-        focusable = phone.evaluate(
-            "[...document.querySelectorAll('input, button, a[href]')].every(e => e.tabIndex >= 0)"
-        )
-        assert focusable
-        box = phone.locator("[data-remote-only]")
-        box.focus()
-        phone.keyboard.press("Space")
-        assert box.is_checked()
-    finally:
-        context.close()

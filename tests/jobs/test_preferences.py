@@ -133,4 +133,4 @@ def test_the_form_puts_each_message_next_to_its_field(
     form = PreferencesForm({**FORM, **change}, instance=Preferences.load())
     assert not form.is_valid()
     assert list(form.errors) == [field]
-    assert message in " ".join(form.errors[field])
+    assert message in " ".join(str(error) for error in form.errors[field])

@@ -85,8 +85,8 @@ def test_feed_searches_sorts_and_filters_like_the_api(client: Client) -> None:
     assert titles(client.get("/?q=python&ordering=-score").content.decode()) == [
         "Go Developer", "Python Developer",
     ]  # fmt: skip
-    html = client.get("/?q=python&ordering=-score&include_closed=1&include_gated=1").content
-    assert titles(html.decode()) == [
+    everything = "/?q=python&ordering=-score&include_closed=1&include_gated=1"
+    assert titles(client.get(everything).content.decode()) == [
         "Go Developer", "Closed Python Role", "Python Developer", "Gated Python Role",
     ]  # fmt: skip
     assert titles(client.get("/?remote=1").content.decode()) == ["Python Developer"]

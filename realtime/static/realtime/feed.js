@@ -200,6 +200,12 @@ for (const box of root.querySelectorAll('input[name="events"]')) {
   box.addEventListener('change', () => socket.subscribe(selectedEvents()))
 }
 
+// The form shows the URL's state: after Back, browsers would restore what was typed before
+// instead, which would disagree with the list the server rendered for this URL.
+const filterForm = root.querySelector('[data-filter-form]')
+filterForm?.reset()
+window.addEventListener('pageshow', () => filterForm?.reset())
+
 // On a phone the filters start folded (one tap away at the top) unless some are in use.
 if (filters && window.matchMedia('(max-width: 760px)').matches && !query) filters.open = false
 refreshEmpty()

@@ -12,7 +12,7 @@ function say (actions, text, failed = false) {
 
 async function patch (actions, body, done) {
   say(actions, 'Saving…')
-  const result = await api('PATCH', `jobs/${Number(actions.dataset.jobId)}/`, body)
+  const result = await api('PATCH', `jobs/${Number(actions.dataset.jobActions)}/`, body)
   if (!result.ok) {
     say(actions, `Not saved: ${errorText(result)}`, true)
     return
