@@ -47,7 +47,8 @@ def test_job_filters_are_query_parameters(schema: dict) -> None:
     params = {p["name"]: p for p in operation["parameters"]}
     assert set(params) == {
         "status", "source", "min_score", "workplace", "company", "q", "starred",
-        "include_hidden", "ordering", "page", "page_size",
+        "application_status", "applied", "gated", "include_hidden", "ordering", "page",
+        "page_size",
     }  # fmt: skip
     assert all(p["in"] == "query" for p in params.values())
     assert params["min_score"]["schema"]["minimum"] == 0.0
