@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from jobs.api.filters import ORDERING_LABELS, JobFilter, filter_jobs
+from jobs.api.filters import JobFilter, filter_jobs
 from jobs.models import Job, JobQuerySet
 
 PAGE_SIZE = 100
 MAX_IDS = 200
-# The sorts the page offers (the API has the ascending ones too).
+# The sorts the page offers, in its words (the API has the ascending ones too).
 SORTS = {
     "-first_seen": "Newest found",
     "-score": "Best score",
@@ -93,6 +93,3 @@ def parse_ids(text: str) -> list[int]:
     if not ids or len(ids) > MAX_IDS or any(n < 1 for n in ids):
         raise ValueError(f"ids must be 1 to {MAX_IDS} positive job ids, comma-separated")
     return ids
-
-
-SORT_LABELS = {key: ORDERING_LABELS[key] for key in SORTS}

@@ -141,13 +141,8 @@ def feed(request: HttpRequest) -> HttpResponse:
     context = _common(request, "feed")
     query = feed_query(request.GET)
     jobs, paging = _feed_page(query, request.GET.get("page"))
-    view = (
-        "starred"
-        if query.params.get("starred")
-        else "applied"
-        if query.params.get("applied")
-        else "feed"
-    )
+    # The Starred and Applied views are this page with their filter set.
+    view = next((name for name in ("starred", "applied") if query.params.get(name)), "feed")
     context.update(
         section=view,
         jobs=jobs,
