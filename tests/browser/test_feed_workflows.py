@@ -255,3 +255,25 @@ def test_keyboard_only(page: Any, daphne_factory) -> None:
     page.keyboard.press("Enter")
     page.wait_for_url("**q=platform*", timeout=WAIT)
     assert titles(page) == ["Platform Engineer"]
+
+
+def test_with_api_keys_a_logged_in_page_still_saves_actions(page: Any, daphne_factory) -> None:
+    # Private mode: the page's PATCH goes through the session, so it needs the CSRF token and
+    # an Origin that is not "null".
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("owner", "owner@example.com", "a long test password")
+    job = seed()["jobs"]["demo-2"]
+    server: Daphne = daphne_factory(JOBSENTINEL_API_KEYS="test-key")
+    page.goto(f"{server.http_url}/")
+    page.wait_for_url("**/admin/login/**", timeout=WAIT)
+    page.fill("#id_username", "owner")
+    page.fill("#id_password", "a long test password")
+    page.click("input[type=submit]")
+    page.wait_for_selector('[data-page][data-connection="connected"]', timeout=WAIT)
+    card(page, job).locator('[data-action="star"]').click()
+    expect(card(page, job).locator("[data-action-state]")).to_have_text("Starred", timeout=WAIT)
+    expect(card(page, job).locator('[data-action="star"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    assert Job.objects.get(pk=job.pk).starred
