@@ -28,6 +28,7 @@ from jobs.models import (
     ScrapeRun,
     ScrapeStatus,
     Source,
+    SourceKind,
 )
 from jobs.services import preferences_update
 from jobsentinel.apikeys import keys_required
@@ -252,5 +253,5 @@ def sources(request: HttpRequest) -> HttpResponse:
     if (refusal := _locked(request)) is not None:
         return refusal
     context = _common(request, "sources")
-    context["monitor"] = _monitor()
+    context.update(monitor=_monitor(), kinds=SourceKind.choices)
     return _page(request, "realtime/sources.html", context)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from jobs.models import Job, Preferences
+from jobs.models import Job, Preferences, Source
+from tests.boards import BoardServer, greenhouse_job
 from tests.browser.demo import seed
 from tests.browser.test_feed_page import create_job_elsewhere
 from tests.conftest import Daphne
@@ -277,3 +278,40 @@ def test_with_api_keys_a_logged_in_page_still_saves_actions(page: Any, daphne_fa
         "aria-pressed", "true"
     )
     assert Job.objects.get(pk=job.pk).starred
+
+
+def test_sources_page_health_scrape_now_and_watch(
+    page: Any, daphne_factory, board_server: BoardServer
+) -> None:
+    data = seed()
+    board_server.board.jobs["acme"] = [greenhouse_job(1, "Platform Engineer")]
+    Source.objects.filter(pk=data["acme"].pk).update(api_url=board_server.url)
+    Source.objects.filter(pk=data["globex"].pk).update(enabled=False)
+    server: Daphne = daphne_factory()
+    open_page(page, server, "/sources/")
+    broken = page.locator(f'[data-source-id="{data["broken"].pk}"]')
+    expect(broken.locator("[data-source-health]")).to_contain_text("Failing: 3 failed scrapes")
+    expect(broken.locator("[data-source-error]")).to_have_text(
+        "Last failure: The board answered 404 Not Found: is the token right?"
+    )
+    disabled = page.locator(f'[data-source-id="{data["globex"].pk}"]')
+    expect(disabled.locator("[data-disabled-badge]")).to_have_text("disabled")
+    expect(disabled.locator("[data-scrape-now]")).to_be_disabled()
+    acme = page.locator(f'[data-source-id="{data["acme"].pk}"]')
+    acme.locator("[data-scrape-now]").click()
+    expect(acme.locator("[data-scrape-state]")).to_have_text("Scrape started.", timeout=WAIT)
+    page.locator("summary", has_text="Board kind and token").click()
+    page.select_option("[data-watch-kind]", "lever")
+    page.fill("[data-watch-token]", "newco")
+    page.fill("[data-watch-name]", "NewCo")
+    page.click("[data-watch-save]")
+    expect(page.locator("[data-watch-result]")).to_contain_text("Now watching NewCo", timeout=WAIT)
+    added = Source.objects.get(kind="lever", token="newco")
+    expect(page.locator(f'[data-source-id="{added.pk}"] .source-name')).to_have_text("NewCo")
+    # A second time: the API's refusal is shown in words, and nothing is added.
+    page.select_option("[data-watch-kind]", "lever")
+    page.fill("[data-watch-token]", "newco")
+    page.click("[data-watch-save]")
+    expect(page.locator("[data-watch-result]")).to_contain_text("already watched", timeout=WAIT)
+    assert Source.objects.filter(token="newco").count() == 1
+    assert page.errors == []

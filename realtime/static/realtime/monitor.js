@@ -82,4 +82,5 @@ monitor.addEventListener('click', async (event) => {
   if (state) state.textContent = result.ok ? 'Scrape started.' : `Not started: ${errorText(result)}`
 })
 
+export const addSourceRow = sourceRow
 export const scrapeHandlers = { scrape_started: onScrapeStarted, scrape_completed: onScrapeCompleted }

@@ -1,6 +1,6 @@
 // The sources page: the live panel, and the "Watch a company" box (POST /api/v1/sources/).
 import { api, connect, errorText, root } from './page.js'
-import { SCRAPE_EVENTS, scrapeHandlers } from './monitor.js'
+import { SCRAPE_EVENTS, addSourceRow, scrapeHandlers } from './monitor.js'
 
 const socket = connect(SCRAPE_EVENTS)
 socket.on('message', (message) => scrapeHandlers[message.type]?.(message.data))
@@ -24,15 +24,19 @@ form.addEventListener('submit', async (event) => {
   result.className = 'watch-result'
   const answer = await api('POST', 'sources/', body(dryRun))
   if (!answer.ok) {
-    result.textContent = errorText(answer)
+    // 422: the board exists but answered with an error or no jobs; its summary says how.
+    const preview = answer.data?.preview?.summary
+    result.textContent = preview ? `${errorText(answer)} (${preview})` : errorText(answer)
     result.classList.add('failed')
     return
   }
   const data = answer.data
   if (dryRun) {
-    result.textContent = data.summary || data.detail || 'The board answers; nothing was saved.'
+    result.textContent = data.summary || 'The board answers; nothing was saved.'
     return
   }
-  result.textContent = `Watching ${data.name || data.token}${data.summary ? `: ${data.summary}` : ''}. Reload to see it in the list.`
+  const summary = data.preview?.summary ? `: ${data.preview.summary}` : ''
+  result.textContent = `Now watching ${data.name || data.token}${summary}.`
+  addSourceRow({ source_id: data.id, source_name: data.name, source: data.kind })
   form.reset()
 })
