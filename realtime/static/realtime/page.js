@@ -49,6 +49,7 @@ const connectionText = root.querySelector('[data-connection-text]')
 
 /** The page's live connection; `types` are the event types it wants. */
 export function connect (types) {
+  root.querySelector('[data-connection]').hidden = false
   const socket = createJobSocket({
     basePath,
     lastEventId: Number(root.dataset.lastEventId) || 0,
