@@ -8,9 +8,11 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
 from jobs.models import ApplicationStatus, Job
+from jobs.sanitize import sanitize_html
 from jobs.vocabulary import SalaryInterval
 
 register = template.Library()
@@ -121,3 +123,10 @@ def points(value: Any) -> str:
 def application_choices() -> list[tuple[str, str]]:
     """The application statuses a user can pick (not the empty "not applied")."""
     return [(value, label) for value, label in ApplicationStatus.choices if value]
+
+
+@register.filter
+def sanitized(html: str) -> SafeString:
+    """A description as HTML. Ingest stores it sanitized already; cleaning again at display
+    covers rows written another way (a shell, an older version) for a few microseconds."""
+    return mark_safe(sanitize_html(html or ""))

@@ -295,3 +295,13 @@ def test_navigation_and_event_types_in_words(client: Client) -> None:
     for words in ("New jobs", "Updates", "Scrapes"):
         assert f"> {words}</label>" in html
     assert "> new_job</label>" not in html
+
+
+def test_job_page_cleans_a_description_written_without_ingest(client: Client) -> None:
+    job = make_job(
+        description_html='<p>Hi</p><script>alert(1)</script><img src="https://t.example/p">'
+    )
+    html = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "<p>Hi</p>" in html
+    assert "alert(1)" not in html
+    assert "t.example" not in html
