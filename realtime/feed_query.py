@@ -78,6 +78,11 @@ def feed_query(query: Mapping[str, str]) -> FeedQuery:
         data["status"] = "open"
     if not _truthy(params.get("include_gated", "")):
         data["gated"] = "false"
+    if params.get("ordering", "-first_seen") not in SORTS:
+        # The page keeps live rows in its order; it knows the orders it offers.
+        return FeedQuery(
+            params=params, errors={"ordering": [f"Sort by one of: {', '.join(SORTS)}."]}
+        )
     checked = JobFilter(data=data)
     if not checked.is_valid():
         # Name the page's own parameter: the API names can differ (remote → workplace).

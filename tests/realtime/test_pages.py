@@ -127,7 +127,12 @@ def test_the_api_lists_by_the_same_new_filters(client: Client) -> None:
 
 @pytest.mark.parametrize(
     ("query", "name"),
-    [("min_score=lots", "min_score"), ("ordering=cost", "ordering"), ("source=x", "source")],
+    [
+        ("min_score=lots", "min_score"),
+        ("ordering=cost", "ordering"),
+        ("ordering=score", "ordering"),
+        ("source=x", "source"),
+    ],
 )
 def test_a_bad_filter_is_a_clear_400(client: Client, query: str, name: str) -> None:
     make_job(title="Anything")
