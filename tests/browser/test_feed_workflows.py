@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from jobs.models import Job, Preferences, Source
 from tests.boards import BoardServer, greenhouse_job
 from tests.browser.demo import seed
-from tests.browser.test_feed_page import create_job_elsewhere
+from tests.browser.test_feed_page import create_job_elsewhere, elsewhere
 from tests.conftest import Daphne
 from tests.factories import make_job
 
@@ -314,4 +314,18 @@ def test_sources_page_health_scrape_now_and_watch(
     page.click("[data-watch-save]")
     expect(page.locator("[data-watch-result]")).to_contain_text("already watched", timeout=WAIT)
     assert Source.objects.filter(token="newco").count() == 1
+    assert page.errors == []
+
+
+def test_job_page_follows_changes_made_elsewhere(page: Any, daphne_factory) -> None:
+    job = seed()["jobs"]["demo-1"]
+    server: Daphne = daphne_factory()
+    open_page(page, server, f"/jobs/{job.pk}/")
+    elsewhere(
+        server,
+        f"from jobs.models import Job; j = Job.objects.get(pk={job.pk}); "
+        "j.application_status = 'offer'; j.save(update_fields=['application_status'])",
+    )
+    expect(page.locator('[data-action="status"]')).to_have_value("offer", timeout=WAIT)
+    expect(page.locator("[data-history]")).to_contain_text("Changed: application status")
     assert page.errors == []
