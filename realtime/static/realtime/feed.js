@@ -61,8 +61,11 @@ function updateRow (row, fresh) {
   const open = [...row.querySelectorAll('details[open]')].map((d) => d.className)
   const focused = row.contains(document.activeElement) ? document.activeElement : null
   const focusKey = focused?.dataset.action || (focused?.hasAttribute('data-notes') ? 'notes-text' : null)
+  const said = row.querySelector('[data-action-state]')?.textContent || ''
   for (const { name, value } of fresh.attributes) row.setAttribute(name, value)
   row.replaceChildren(...fresh.childNodes)
+  const state = row.querySelector('[data-action-state]')
+  if (state && said) state.textContent = said
   for (const details of row.querySelectorAll('details')) if (open.includes(details.className)) details.open = true
   if (focusKey) {
     const target = focusKey === 'notes-text' ? row.querySelector('[data-notes]') : row.querySelector(`[data-action="${focusKey}"]`)

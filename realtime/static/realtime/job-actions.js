@@ -3,8 +3,14 @@
 // which is how this and every other open page show the change.
 import { api, errorText, root } from './page.js'
 
+// The card may have been rendered again meanwhile (the job_updated of this very change can
+// arrive before the PATCH answers): always write to the one now in the page.
+function current (actions) {
+  return root.querySelector(`[data-job-actions="${Number(actions.dataset.jobActions)}"]`) || actions
+}
+
 function say (actions, text, failed = false) {
-  const state = actions.querySelector('[data-action-state]')
+  const state = current(actions).querySelector('[data-action-state]')
   if (!state) return
   state.textContent = text
   state.classList.toggle('failed', failed)
@@ -19,6 +25,7 @@ async function patch (actions, body, done) {
   }
   say(actions, done)
   // Reflect it at once; the job_updated event that follows brings the server's view.
+  actions = current(actions)
   const star = actions.querySelector('[data-action="star"]')
   if (star && 'starred' in body) {
     star.setAttribute('aria-pressed', String(body.starred))
