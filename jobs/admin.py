@@ -17,6 +17,7 @@ from jobs.services import (
     BoardPreview,
     SourceBusy,
     SourceRefused,
+    job_update,
     preferences_update,
     source_api_url_clean,
     source_create,
@@ -99,12 +100,11 @@ class JobAdmin(admin.ModelAdmin[Job]):
         return format_html("<div style='white-space:pre-wrap'>{}</div>", job.description_text)
 
     def _set(self, request: HttpRequest, queryset: QuerySet[Job], **values: bool) -> None:
-        # Save one by one (not queryset.update) so each change is a job_updated event.
+        # One by one through the service (not queryset.update), so each change is a
+        # job_updated event.
         count = 0
         for job in queryset:
-            for name, value in values.items():
-                setattr(job, name, value)
-            job.save(update_fields=list(values))
+            job_update(job=job, values=values)
             count += 1
         self.message_user(request, f"{count} job(s) updated.", messages.SUCCESS)
 

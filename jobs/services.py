@@ -8,7 +8,7 @@ in `update_fields`); only bookkeeping that must not make an event (bumping `last
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,7 +24,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from jobs.fingerprints import content_hash, fingerprint
-from jobs.job_fields import BOARD_FIELDS
+from jobs.job_fields import BOARD_FIELDS, USER_FIELDS
 from jobs.models import Job, JobStatus, Preferences, ScrapeRun, ScrapeStatus, Source, SourceKind
 from jobs.postings import Posting
 from jobs.preferences import clean_preferences
@@ -623,6 +623,21 @@ def rescore_jobs(*, now: datetime | None = None) -> int:
     return changed
 
 
+def job_update(*, job: Job, values: Mapping[str, Any]) -> list[str]:
+    """Set a job's user fields (hidden, starred, application status, notes): the one write
+    behind the API, the admin's actions and the pages. Only the fields whose value really
+    changes are saved, so `job_updated.changes` names exactly those; returns them."""
+    refused = sorted(set(values) - set(USER_FIELDS))
+    if refused:
+        raise ValueError(f"not user fields (a scrape owns them): {', '.join(refused)}")
+    changed = [name for name, value in values.items() if getattr(job, name) != value]
+    for name in changed:
+        setattr(job, name, values[name])
+    if changed:
+        job.save(update_fields=changed)
+    return changed
+
+
 def job_as_posting(job: Job) -> Posting:
     return Posting(
         external_id=job.external_id, **{name: getattr(job, name) for name in BOARD_FIELDS}
@@ -712,6 +727,19 @@ def source_api_url_clean(value: str) -> str:
     except DjangoValidationError:
         raise SourceRefused(f"api_url {value!r} is not an http(s) URL", field="api_url") from None
     return value
+
+
+def source_update(*, source: Source, values: Mapping[str, Any]) -> Source:
+    """Change a watched source's settings (name, api_url, enabled, interval). Only these
+    columns are written: a scrape finishing meanwhile writes the health fields of the same
+    row, and a full save from this copy would undo that."""
+    if "api_url" in values:
+        values = {**values, "api_url": source_api_url_clean(values["api_url"])}
+    for name, value in values.items():
+        setattr(source, name, value)
+    if values:
+        source.save(update_fields=list(values))
+    return source
 
 
 def source_find_duplicate(*, kind: str, token: str) -> Source | None:

@@ -55,9 +55,11 @@ from jobs.services import (
     DuplicateSource,
     SourceBusy,
     SourceRefused,
+    job_update,
     preferences_update,
     scrape_refusal,
     source_add,
+    source_update,
 )
 from jobs.tasks import scrape_now
 
@@ -111,14 +113,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         job = self.get_object()
         serializer = JobUpdateSerializer(job, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        values = serializer.validated_data
-        changed = [name for name, value in values.items() if getattr(job, name) != value]
-        if changed:
-            for name in changed:
-                setattr(job, name, values[name])
-            # save(update_fields) and not QuerySet.update(): the post_save receiver turns
-            # exactly these fields into the job_updated event.
-            job.save(update_fields=changed)
+        job_update(job=job, values=serializer.validated_data)
         return Response(JobDetailSerializer(job, context=self.get_serializer_context()).data)
 
 
@@ -189,13 +184,7 @@ class SourceViewSet(
         source = self.get_object()
         serializer = SourceUpdateSerializer(source, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        values = serializer.validated_data
-        for name, value in values.items():
-            setattr(source, name, value)
-        if values:
-            # Only these columns: a scrape finishing meanwhile writes the failure counters of
-            # the same row, and a full save from this stale copy would undo that.
-            source.save(update_fields=list(values))
+        source_update(source=source, values=serializer.validated_data)
         return Response(SourceSerializer(source, context=self.get_serializer_context()).data)
 
     @extend_schema(

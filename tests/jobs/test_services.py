@@ -282,3 +282,50 @@ def test_a_second_run_of_a_busy_source_is_refused() -> None:
     scrape_run_start(source=source)
     with pytest.raises(SourceBusy, match="already being scraped"):
         scrape_run_start(source=source)
+
+
+# --- user edits through the services ------------------------------------------------------------
+
+
+def test_job_update_saves_and_announces_only_what_changed() -> None:
+    from jobs.services import job_update
+    from tests.factories import make_job
+
+    job = make_job(starred=False, notes="")
+    before = Event.objects.count()
+    assert job_update(job=job, values={"starred": True, "notes": "", "hidden": False}) == [
+        "starred"
+    ]
+    job.refresh_from_db()
+    assert job.starred
+    [event] = Event.objects.filter(id__gt=0).order_by("-id")[:1]
+    assert Event.objects.count() == before + 1
+    assert event.data["changes"] == ["starred"]
+    assert job_update(job=job, values={"starred": True}) == []  # nothing changed: no event
+    assert Event.objects.count() == before + 1
+
+
+def test_job_update_refuses_fields_a_scrape_owns() -> None:
+    from jobs.services import job_update
+    from tests.factories import make_job
+
+    job = make_job(title="Engineer")
+    with pytest.raises(ValueError, match="title"):
+        job_update(job=job, values={"title": "Boss", "starred": True})
+    job.refresh_from_db()
+    assert (job.title, job.starred) == ("Engineer", False)  # nothing written
+
+
+def test_source_update_writes_only_its_columns() -> None:
+    from jobs.models import Source
+    from jobs.services import SourceRefused, source_update
+
+    source = make_source(name="Acme")
+    stale = Source.objects.get(pk=source.pk)
+    # A scrape finishing meanwhile records the board's health on the same row.
+    Source.objects.filter(pk=source.pk).update(consecutive_failures=3)
+    source_update(source=stale, values={"name": "Acme Corp"})
+    source.refresh_from_db()
+    assert (source.name, source.consecutive_failures) == ("Acme Corp", 3)
+    with pytest.raises(SourceRefused):
+        source_update(source=stale, values={"api_url": "https://user:secret@example.com"})
