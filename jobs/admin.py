@@ -15,7 +15,7 @@ from jobs.forms import PreferencesForm
 from jobs.models import Job, Preferences, ScrapeRun, Source
 from jobs.services import (
     BoardPreview,
-    SourceBusy,
+    ScrapeRefused,
     SourceRefused,
     job_update,
     preferences_update,
@@ -284,8 +284,8 @@ class SourceAdmin(admin.ModelAdmin[Source]):
             try:
                 scrape_now(source=source)
                 started += 1
-            except SourceBusy as busy:
-                self.message_user(request, str(busy), messages.WARNING)
+            except ScrapeRefused as refused:
+                self.message_user(request, str(refused), messages.WARNING)
         self.message_user(
             request,
             f"Queued {started} scrape(s) for the worker; follow them under Scrape runs or on the "

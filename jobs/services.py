@@ -37,7 +37,7 @@ from jobs.sanitize import (
 )
 from jobs.scoring import ScoringPrefs, score_posting
 from jobs.scrapers import HttpClient, SourceError, get_adapter, validate_token
-from jobs.scrapers.base import check_api_url
+from jobs.scrapers.base import check_api_url, ordered_range
 from jobs.scrapers.detect import Detected, public_board_url
 from jobs.scrapers.discover import NotABoard, resolve
 from jobs.signals import jobs_rescored
@@ -168,9 +168,9 @@ def posting_fields(posting: Posting, prefs: ScoringPrefs, *, now: datetime) -> d
         # The columns hold 12 digits; a board's typo (a salary of 1e15) must not break the row.
         if values[name] is not None and not 0 <= values[name] < MAX_SALARY:
             values[name] = None
-    low, high = values["salary_min"], values["salary_max"]
-    if low is not None and high is not None and low > high:  # a swapped range, seen in the wild
-        values["salary_min"], values["salary_max"] = high, low
+    values["salary_min"], values["salary_max"] = ordered_range(
+        values["salary_min"], values["salary_max"]
+    )
     return values
 
 
@@ -367,8 +367,20 @@ def expected_duration(source: Source, *, sample: int = 5) -> float | None:
 ABANDONED_MESSAGE = "worker stopped: the scrape's process ended before finishing it"
 
 
-class SourceBusy(Exception):
+class ScrapeRefused(Exception):
+    """A scrape of this source cannot start now (`scrape_refusal` says why)."""
+
+
+class SourceBusy(ScrapeRefused):
     """The source is already being scraped; two scrapes of one board would race on its rows."""
+
+
+class SourceDisabled(ScrapeRefused):
+    """The user turned this source off; nothing scrapes it until it is enabled again."""
+
+
+def disabled_message(source: Source) -> str:
+    return f"Source {source.pk} ({source.name}) is disabled; enable it first."
 
 
 # A run started by "scrape now" waits in the queue before a worker takes it (and renews it):
@@ -398,7 +410,7 @@ def busy_message(source: Source, run_id: int) -> str:
 def scrape_refusal(source: Source) -> str | None:
     """Why `source` cannot be scraped now, or None."""
     if not source.enabled:
-        return f"Source {source.pk} ({source.name}) is disabled; enable it first."
+        return disabled_message(source)
     running = running_run_id(source)
     return None if running is None else busy_message(source, running)
 

@@ -23,6 +23,8 @@ from huey.contrib.djhuey import db_task
 from jobs.models import ScrapeRun, ScrapeStatus, Source
 from jobs.scraping import Scraper, SourceOutcome, shared_engine
 from jobs.services import (
+    SourceDisabled,
+    disabled_message,
     scrape_run_finish,
     scrape_run_start,
     scrape_runs_reap,
@@ -72,7 +74,10 @@ def scrape_source_now(source_id: int, run_id: int | None = None) -> SourceOutcom
 
 def scrape_now(*, source: Source) -> ScrapeRun:
     """ "Scrape now" (API, admin, page): start the run here, so the caller can answer with it at
-    once, and queue its scrape for a worker after commit. Raises SourceBusy."""
+    once, and queue its scrape for a worker after commit. Raises SourceDisabled or SourceBusy
+    (both ScrapeRefused): the same rules for every way in."""
+    if not source.enabled:
+        raise SourceDisabled(disabled_message(source))
     run = scrape_run_start(source=source, queued=True)
 
     def enqueue() -> None:

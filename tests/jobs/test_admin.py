@@ -126,6 +126,19 @@ def test_scrape_now_action_runs_a_scrape_in_the_background(
     assert Job.objects.filter(source=source).count() == 1
 
 
+def test_scrape_now_action_refuses_a_disabled_source_as_the_api_does(
+    admin_client: Client,
+) -> None:
+    source = make_source(token="acme", enabled=False)
+    response = admin_client.post(
+        reverse("admin:jobs_source_changelist"),
+        {"action": "scrape_now", "_selected_action": [source.pk]},
+        follow=True,
+    )
+    assert "is disabled; enable it first" in response.content.decode()
+    assert not ScrapeRun.objects.exists()  # nothing started, nothing queued
+
+
 def test_saving_preferences_in_the_admin_rescores(admin_client: Client) -> None:
     job = make_job(company="Acme", score=0.5)
     prefs = Preferences.load()
