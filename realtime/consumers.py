@@ -37,13 +37,12 @@ from realtime.events import (
     error_message,
 )
 from realtime.hub import Hub, get_hub
-from realtime.outbox import Outbox, ReplayPlan
+from realtime.outbox import Outbox, ReplayPlan, replay
 from realtime.ratelimit import MessageRateLimiter
 from realtime.security import client_ip, socket_authorized
 
 logger = logging.getLogger(__name__)
 
-REPLAY_PAGE = 500
 MAX_EVENT_ID = 2**63 - 1  # the log's id column is a signed 64-bit integer
 
 
@@ -105,7 +104,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         # Set as soon as the server reports the client gone, even while a handler (a replay)
         # is still running: that work then stops instead of serving nobody.
         self.gone = asyncio.Event()
-        self.outbox = Outbox(self._send_text)
+        self.outbox = Outbox(self._send_event)
         self.limiter = MessageRateLimiter(settings.WS_RATE_PER_MINUTE, settings.WS_RATE_PER_HOUR)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -230,6 +229,9 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
             return  # nobody to send to
         await self.base_send({"type": "websocket.send", "text": text})
 
+    async def _send_event(self, event_id: int, event_type: str, text: str) -> None:
+        await self._send_text(text)  # the envelope carries the id and type already
+
     # --- client messages -------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -346,20 +348,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
                     pruned_through=pruned,
                 )
             )
-        page = database_sync_to_async(log.events_page)
-        cursor = plan.after
-        while True:
-            if not await self._pace():
-                return False
-            events = await page(cursor, plan.types, limit=REPLAY_PAGE, until=plan.upper)
-            for event in events:
-                if self.gone.is_set():
-                    return False
-                if plan.wants(event.id, event.type):
-                    await self.outbox.send_replayed(event.id, event.text)
-            if len(events) < REPLAY_PAGE:
-                return True
-            cursor = events[-1].id
+        return await replay(self.outbox, plan, pace=self._pace, gone=self.gone.is_set)
 
     async def _pace(self) -> bool:
         """Spend one message of the allowance, waiting for it if need be; False if the client

@@ -1,4 +1,5 @@
-"""What one socket is sent, and when: the consumer's held / replaying / live states.
+"""What one client of the event stream is sent, and when: the held / replaying / live states
+shared by the WebSocket consumer and the Server-Sent Events stream.
 
 A socket is in one phase at a time:
 
@@ -22,10 +23,14 @@ import enum
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+from channels.db import database_sync_to_async
+
+from realtime import log
 from realtime.recent import RecentIds, RecentRing
 
 # Replayed ids are remembered until live delivery moves past the replay's last id.
 REPLAYED_MEMORY = 2000
+REPLAY_PAGE = 500
 
 
 class Phase(enum.Enum):
@@ -58,7 +63,8 @@ class ReplayPlan:
         return limit is not None and self.after < event_id <= limit
 
 
-Send = Callable[[str], Awaitable[None]]
+# Writes one event to the client: its id and type (an SSE frame names both), and its envelope.
+Send = Callable[[int, str, str], Awaitable[None]]
 
 
 class Outbox:
@@ -118,14 +124,14 @@ class Outbox:
             return
         await self._send_live(event_id, event_type, text)
 
-    async def send_replayed(self, event_id: int, text: str) -> None:
+    async def send_replayed(self, event_id: int, event_type: str, text: str) -> None:
         if event_id in self.sent_live:
             return
         if self.replayed is None:
             self.replayed = RecentIds(REPLAYED_MEMORY)
         self.replayed.add(event_id)
         self.replayed_up_to = max(self.replayed_up_to, event_id)
-        await self._send(text)
+        await self._send(event_id, event_type, text)
 
     async def _send_live(self, event_id: int, event_type: str, text: str) -> None:
         if event_type not in self.wanted:
@@ -136,8 +142,34 @@ class Outbox:
             if event_id > self.replayed_up_to:  # live delivery has caught up with the replay
                 self.replayed = None
         self.sent_live.add(event_id)
-        await self._send(text)
+        await self._send(event_id, event_type, text)
 
     @property
     def live(self) -> bool:
         return self.phase is Phase.LIVE
+
+
+async def replay(
+    outbox: Outbox,
+    plan: ReplayPlan,
+    *,
+    pace: Callable[[], Awaitable[bool]],
+    gone: Callable[[], bool],
+) -> bool:
+    """Send the plan's logged events in id order; True when all were sent. `pace` is awaited
+    before each page (False: stop, the client left); `gone` is checked before each event, so a
+    client that leaves mid-page stops the replay at once."""
+    page = database_sync_to_async(log.events_page)
+    cursor = plan.after
+    while True:
+        if not await pace():
+            return False
+        events = await page(cursor, plan.types, limit=REPLAY_PAGE, until=plan.upper)
+        for event in events:
+            if gone():
+                return False
+            if plan.wants(event.id, event.type):
+                await outbox.send_replayed(event.id, event.type, event.text)
+        if len(events) < REPLAY_PAGE:
+            return True
+        cursor = events[-1].id

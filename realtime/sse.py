@@ -29,7 +29,7 @@ from realtime.connections import registry
 from realtime.consumers import RequestError, _parse_events, _parse_last_event_id
 from realtime.events import EVENT_TYPES, ErrorCode, ServerMessage, encode, envelope, error_message
 from realtime.hub import Hub, get_hub
-from realtime.stream import EventStream, State
+from realtime.outbox import Outbox, replay
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +47,14 @@ def sse_frame(text: str, event_type: str, event_id: int | None = None) -> bytes:
 
 
 class _Client:
-    """The hub's subscriber for one stream: frames go to a queue the response drains."""
+    """The hub's subscriber for one stream: frames go to a queue the response drains. What is
+    sent, and when, is the socket's own state machine (`realtime.outbox`)."""
 
     def __init__(self, events: list[str]) -> None:
         self.frames: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.stream = EventStream(self._send, events)
+        self.outbox = Outbox(self._send)
+        self.events = events
+        self.left = False
 
     async def _send(self, event_id: int, event_type: str, text: str) -> None:
         self._put(sse_frame(text, event_type, event_id))
@@ -63,11 +66,31 @@ class _Client:
             return
         self.frames.put_nowait(frame)
 
+    async def start(self, last_event_id: int | None) -> None:
+        """Replay what the client lacks after `last_event_id`, then go live; what arrived
+        meanwhile was held and follows, whether or not the replay was completed."""
+        try:
+            if last_event_id is not None:
+                self.outbox.begin_replay()
+                plan = self.outbox.plan(last_event_id)
+                if not plan.empty and await replay(
+                    self.outbox, plan, pace=self._pace, gone=lambda: self.left
+                ):
+                    self.outbox.replay_done(plan)
+        finally:
+            await self.outbox.go_live()
+
+    async def _pace(self) -> bool:
+        # Frames wait in this stream's own queue, which ends the stream when it overflows; no
+        # client messages to charge, so a page is sent as soon as the last one is queued.
+        await asyncio.sleep(0)
+        return not self.left
+
     async def push(self, event_id: int, event_type: str, text: str) -> None:
-        await self.stream.push(event_id, event_type, text)
+        await self.outbox.push(event_id, event_type, text)
 
     async def heartbeat(self, text: str) -> None:
-        if self.stream.state is State.LIVE:  # never between `connected` and the replay's end
+        if self.outbox.live:  # never between `connected` and the replay's end
             self._put(sse_frame(text, ServerMessage.HEARTBEAT))
 
 
@@ -106,10 +129,11 @@ async def stream_events(request: HttpRequest) -> HttpResponseBase:
         )
         response["WWW-Authenticate"] = 'Bearer realm="jobsentinel"'
         return response
+    ignored: list[str] = []
     try:
         events = list(EVENT_TYPES)
         if request.GET.get("events"):
-            events, _ignored = _parse_events([n for n in request.GET["events"].split(",") if n])
+            events, ignored = _parse_events([n for n in request.GET["events"].split(",") if n])
         # The header wins: it is what EventSource sends when it reconnects by itself.
         last_event_id = _parse_last_event_id(
             _header(request, "Last-Event-ID") or request.GET.get("last_event_id")
@@ -129,7 +153,7 @@ async def stream_events(request: HttpRequest) -> HttpResponseBase:
         return _refuse(503, ErrorCode.OVER_CAPACITY, refusal)
     registry.remove(ip)
     stream_response = StreamingHttpResponse(
-        _body(ip, events, last_event_id), content_type="text/event-stream; charset=utf-8"
+        _body(ip, events, ignored, last_event_id), content_type="text/event-stream; charset=utf-8"
     )
     stream_response["Cache-Control"] = "no-cache"
     # nginx and others buffer responses by default; an event stream must not be held back.
@@ -137,7 +161,9 @@ async def stream_events(request: HttpRequest) -> HttpResponseBase:
     return stream_response
 
 
-async def _body(ip: str, events: list[str], last_event_id: int | None) -> AsyncIterator[bytes]:
+async def _body(
+    ip: str, events: list[str], ignored: list[str], last_event_id: int | None
+) -> AsyncIterator[bytes]:
     if registry.try_add(ip) is not None:  # filled up since the look: end; the client retries
         return
     client = _Client(events)
@@ -146,12 +172,16 @@ async def _body(ip: str, events: list[str], last_event_id: int | None) -> AsyncI
     getting: asyncio.Future[bytes | None] | None = None
     try:
         hub = await get_hub()
+        # Join the hub before reading the log's head: every event after it then reaches this
+        # stream live (held until the replay, if any, is sent).
         hub.subscribe(client, events)
+        latest = await database_sync_to_async(log.latest_id)()
+        client.outbox.subscribe(events, live_after=latest)
         logger.info("sse connect ip=%s active=%d", ip, registry.total)
         yield f"retry: {RETRY_MILLISECONDS}\n".encode() + sse_frame(
-            await _connected(events), ServerMessage.CONNECTED
+            _connected(events, ignored, latest), ServerMessage.CONNECTED
         )
-        starting = asyncio.ensure_future(client.stream.start(last_event_id))
+        starting = asyncio.ensure_future(client.start(last_event_id))
         while True:
             if getting is None:
                 getting = asyncio.ensure_future(client.frames.get())
@@ -173,6 +203,7 @@ async def _body(ip: str, events: list[str], last_event_id: int | None) -> AsyncI
                     return
                 yield frame
     finally:
+        client.left = True
         for task in (getting, starting):
             if task is not None:
                 task.cancel()
@@ -185,17 +216,15 @@ async def _body(ip: str, events: list[str], last_event_id: int | None) -> AsyncI
         logger.info("sse disconnect ip=%s active=%d", ip, registry.total)
 
 
-async def _connected(events: list[str]) -> str:
-    return encode(
-        envelope(
-            ServerMessage.CONNECTED,
-            {
-                "message": "Connected to JobSentinel event stream",
-                "version": __version__,
-                "last_event_id": await database_sync_to_async(log.latest_id)(),
-                "heartbeat_interval": settings.WS_HEARTBEAT_SECONDS,
-                "events": list(EVENT_TYPES),
-                "subscribed": events,
-            },
-        )
-    )
+def _connected(events: list[str], ignored: list[str], latest: int) -> str:
+    data: dict[str, Any] = {
+        "message": "Connected to JobSentinel event stream",
+        "version": __version__,
+        "last_event_id": latest,
+        "heartbeat_interval": settings.WS_HEARTBEAT_SECONDS,
+        "events": list(EVENT_TYPES),
+        "subscribed": events,
+    }
+    if ignored:
+        data["ignored"] = ignored
+    return encode(envelope(ServerMessage.CONNECTED, data))

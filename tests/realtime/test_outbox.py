@@ -8,7 +8,7 @@ from realtime.outbox import Outbox, Phase
 def make() -> tuple[Outbox, list[str]]:
     sent: list[str] = []
 
-    async def send(text: str) -> None:
+    async def send(event_id: int, event_type: str, text: str) -> None:
         sent.append(text)
 
     return Outbox(send), sent
@@ -34,7 +34,7 @@ async def test_a_replay_that_fails_still_delivers_what_it_held() -> None:
     box.subscribe(["new_job"], live_after=10)
     await box.go_live()
     box.begin_replay()
-    await box.send_replayed(5, "five")
+    await box.send_replayed(5, "new_job", "five")
     await box.push(11, "new_job", "eleven")  # live, during the replay: held
     await box.push(12, "new_job", "twelve")
     assert sent == ["five"]
@@ -49,12 +49,12 @@ async def test_an_event_both_replayed_and_live_is_sent_once() -> None:
     box.subscribe(["new_job"], live_after=3)
     box.begin_replay()
     await box.push(3, "new_job", "three (live)")
-    await box.send_replayed(2, "two")
-    await box.send_replayed(3, "three")
+    await box.send_replayed(2, "new_job", "two")
+    await box.send_replayed(3, "new_job", "three")
     await box.go_live()
     assert sent == ["two", "three"]
     await box.push(4, "new_job", "four")
-    await box.send_replayed(4, "four again")  # a later resume racing live delivery
+    await box.send_replayed(4, "new_job", "four again")  # a later resume racing live delivery
     assert sent == ["two", "three", "four"]
 
 

@@ -208,3 +208,15 @@ async def test_caps_and_clients_that_leave_early_give_their_slot_back(daphne_fac
         assert asyncio.get_running_loop().time() < deadline, health(server)
         await asyncio.sleep(0.2)
     assert "Traceback" not in server.log()
+
+
+async def test_unknown_event_names_are_listed_and_the_known_ones_applied(daphne_factory) -> None:
+    server: Daphne = daphne_factory()
+    async with (
+        httpx.AsyncClient(base_url=server.http_url, timeout=WAIT) as http,
+        http.stream("GET", SSE_PATH, params={"events": "new_job,heartbeat"}) as response,
+    ):
+        assert response.status_code == 200
+        [hello] = await read(messages(response), 1)
+        assert hello.data["data"]["subscribed"] == ["new_job"]
+        assert hello.data["data"]["ignored"] == ["heartbeat"]
