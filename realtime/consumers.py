@@ -24,6 +24,7 @@ from django.db import DatabaseError
 
 from jobsentinel import __version__
 from realtime import log
+from realtime.client_input import RequestError, parse_events, parse_last_event_id
 from realtime.connections import registry
 from realtime.events import (
     CLIENT_MESSAGE_TYPES,
@@ -42,51 +43,6 @@ from realtime.ratelimit import MessageRateLimiter
 from realtime.security import client_ip, socket_authorized
 
 logger = logging.getLogger(__name__)
-
-MAX_EVENT_ID = 2**63 - 1  # the log's id column is a signed 64-bit integer
-
-
-class RequestError(Exception):
-    """A client message that is answered with an `error` and otherwise ignored."""
-
-    def __init__(self, code: ErrorCode, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.extra = extra
-
-
-def _parse_events(value: Any) -> tuple[list[str], list[str]]:
-    """The known event names (the client's order, repeats dropped) and the unknown ones.
-    Unknown names are ignored as long as one name is known; only unknown → `unknown_event`."""
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise RequestError(ErrorCode.INVALID_MESSAGE, "'events' must be a list of event names")
-    names = list(dict.fromkeys(value))
-    known = [name for name in names if name in EVENT_TYPES]
-    # Echo a bounded amount of what the client sent, as text that can be sent (JSON may carry
-    # a lone surrogate, which UTF-8 cannot encode).
-    unknown = [
-        name[:64].encode("utf-8", "replace").decode() for name in names if name not in EVENT_TYPES
-    ][:10]
-    if names and not known:
-        raise RequestError(
-            ErrorCode.UNKNOWN_EVENT,
-            f"unknown event(s): {', '.join(unknown)}",
-            unknown=unknown,
-            valid=list(EVENT_TYPES),
-        )
-    return known, unknown
-
-
-def _parse_last_event_id(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        value = int(value)  # ASCII only: int() refuses some str.isdigit() digits, such as "²"
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_EVENT_ID:
-        raise RequestError(
-            ErrorCode.INVALID_MESSAGE, "'last_event_id' must be a non-negative integer"
-        )
-    return value
 
 
 class JobsConsumer(AsyncJsonWebsocketConsumer):
@@ -172,8 +128,8 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         try:
             if "events" in query:
                 names = [n for part in query["events"] for n in part.split(",") if n]
-                events, ignored = _parse_events(names)
-            last_event_id = _parse_last_event_id(query.get("last_event_id", [None])[0])
+                events, ignored = parse_events(names)
+            last_event_id = parse_last_event_id(query.get("last_event_id", [None])[0])
         except RequestError as exc:
             problem = exc
 
@@ -289,8 +245,8 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         if kind == ClientMessage.PING:
             await self._send_text(encode(envelope(ServerMessage.PONG, {})))
         elif kind == ClientMessage.SUBSCRIBE:
-            events, ignored = _parse_events(content.get("events", list(EVENT_TYPES)))
-            last_event_id = _parse_last_event_id(content.get("last_event_id"))
+            events, ignored = parse_events(content.get("events", list(EVENT_TYPES)))
+            last_event_id = parse_last_event_id(content.get("last_event_id"))
             if last_event_id is not None:
                 self.outbox.begin_replay()  # hold live events from the moment types change
             self._set_subscription(events)

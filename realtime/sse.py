@@ -25,8 +25,8 @@ from jobsentinel import __version__
 from jobsentinel.apikeys import is_valid_key, key_from_request, keys_required
 from jobsentinel.origins import origin_allowed
 from realtime import log
+from realtime.client_input import RequestError, parse_events, parse_last_event_id
 from realtime.connections import registry
-from realtime.consumers import RequestError, _parse_events, _parse_last_event_id
 from realtime.events import EVENT_TYPES, ErrorCode, ServerMessage, encode, envelope, error_message
 from realtime.hub import Hub, get_hub
 from realtime.outbox import Outbox, replay
@@ -55,15 +55,18 @@ class _Client:
         self.outbox = Outbox(self._send)
         self.events = events
         self.left = False
+        self.overflowed = False
 
     async def _send(self, event_id: int, event_type: str, text: str) -> None:
         self._put(sse_frame(text, event_type, event_id))
 
     def _put(self, frame: bytes | None) -> None:
+        if self.overflowed:
+            return  # the end is already queued; the client resumes from the log
         if self.frames.qsize() >= MAX_QUEUED_FRAMES:
             logger.info("sse closing a stream that stopped reading")
-            self.frames.put_nowait(None)
-            return
+            self.overflowed = True
+            frame = None
         self.frames.put_nowait(frame)
 
     async def start(self, last_event_id: int | None) -> None:
@@ -133,9 +136,9 @@ async def stream_events(request: HttpRequest) -> HttpResponseBase:
     try:
         events = list(EVENT_TYPES)
         if request.GET.get("events"):
-            events, ignored = _parse_events([n for n in request.GET["events"].split(",") if n])
+            events, ignored = parse_events([n for n in request.GET["events"].split(",") if n])
         # The header wins: it is what EventSource sends when it reconnects by itself.
-        last_event_id = _parse_last_event_id(
+        last_event_id = parse_last_event_id(
             _header(request, "Last-Event-ID") or request.GET.get("last_event_id")
         )
     except RequestError as exc:

@@ -220,3 +220,18 @@ async def test_unknown_event_names_are_listed_and_the_known_ones_applied(daphne_
         [hello] = await read(messages(response), 1)
         assert hello.data["data"]["subscribed"] == ["new_job"]
         assert hello.data["data"]["ignored"] == ["heartbeat"]
+
+
+async def test_a_stream_that_stops_reading_is_ended_once_and_holds_no_more(monkeypatch) -> None:
+    from realtime import sse
+
+    monkeypatch.setattr(sse, "MAX_QUEUED_FRAMES", 3)
+    client = sse._Client(["new_job"])
+    client.outbox.subscribe(["new_job"], live_after=0)
+    await client.outbox.go_live()
+    for event_id in range(1, 11):
+        await client.push(event_id, "new_job", "{}")
+    queued = [client.frames.get_nowait() for _ in range(client.frames.qsize())]
+    assert len(queued) == 4  # three frames, then the end: nothing piles up behind it
+    assert queued[-1] is None
+    assert all(frame is not None for frame in queued[:-1])
