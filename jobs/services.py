@@ -37,9 +37,10 @@ from jobs.sanitize import (
 )
 from jobs.scoring import ScoringPrefs, score_posting
 from jobs.scrapers import HttpClient, SourceError, get_adapter, validate_token
-from jobs.scrapers.base import check_api_url, ordered_range
+from jobs.scrapers.base import check_api_url
 from jobs.scrapers.detect import Detected, public_board_url
 from jobs.scrapers.discover import NotABoard, resolve
+from jobs.scrapers.fields import ordered_range
 from jobs.signals import jobs_rescored
 from jobs.vocabulary import SalaryInterval, Workplace
 

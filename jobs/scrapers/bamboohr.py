@@ -6,24 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from jobs.postings import Posting
-from jobs.scrapers.base import (
-    BoardNotFound,
-    as_dict,
-    build_url,
-    clean_text,
-    employment_type,
-    html_text,
-    infer_workplace,
-    jobs_list,
-    join_unique,
-    parse_datetime,
-    parse_each,
-    path_segment,
-    require_dict,
-    required_id,
-    required_text,
-    web_url,
-)
+from jobs.scrapers import fields
+from jobs.scrapers.base import BoardNotFound, build_url, parse_each, path_segment
+from jobs.scrapers.board import Board
 from jobs.scrapers.http import HttpClient
 from jobs.scrapers.remotive import parse_salary
 from jobs.vocabulary import Workplace
@@ -32,26 +17,22 @@ from jobs.vocabulary import Workplace
 _LOCATION_TYPES = {"0": Workplace.ONSITE, "1": Workplace.REMOTE, "2": Workplace.HYBRID}
 
 
-def host_base(token: str) -> str:
-    return f"https://{token.lower()}.bamboohr.com"
+class BambooHRAdapter(Board):
+    kind = "bamboohr"
+    vendor = "BambooHR"
+    base_url = "https://{token}.bamboohr.com"
 
-
-class BambooHRAdapter:
-    kind: str = "bamboohr"
-    complete: bool = True
-
-    def endpoint(self, token: str, api_url: str | None) -> str:
-        return build_url(host_base(token), api_url, "/careers/list")
+    path_template = "/careers/list"
 
     def detail_url(self, token: str, api_url: str | None, job_id: str) -> str:
-        return build_url(host_base(token), api_url, f"/careers/{path_segment(job_id)}/detail")
+        return build_url(self.base(token), api_url, f"/careers/{path_segment(job_id)}/detail")
 
     async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
         """One envelope: the list and each job's detail by id."""
         listing = await client.get_json(self.endpoint(token, api_url))
-        result = as_dict(listing).get("result")
+        result = fields.as_dict(listing).get("result")
         details: dict[str, Any] = {}
-        for item in map(as_dict, result if isinstance(result, list) else []):
+        for item in map(fields.as_dict, result if isinstance(result, list) else []):
             job_id = item.get("id")
             if isinstance(job_id, bool) or not isinstance(job_id, str | int) or not str(job_id):
                 continue  # parse() reports it
@@ -71,10 +52,10 @@ class BambooHRAdapter:
     def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
         postings: list[Posting] = []
         for raw in payloads:
-            envelope = require_dict(raw, "BambooHR fetch")
-            token = clean_text(envelope.get("token"))
-            items = jobs_list(envelope.get("list"), "result", "BambooHR list")
-            postings += _parse_items(items, as_dict(envelope.get("details")), token, company)
+            envelope = fields.require_dict(raw, "BambooHR fetch")
+            token = fields.clean_text(envelope.get("token"))
+            items = fields.jobs_list(envelope.get("list"), "result", "BambooHR list")
+            postings += _parse_items(items, fields.as_dict(envelope.get("details")), token, company)
         return postings
 
 
@@ -85,43 +66,45 @@ def _parse_items(
 
 
 def _posting(raw: Any, details: dict[str, Any], token: str, company: str) -> Posting:
-    item = require_dict(raw, "job")
-    job_id = required_id(item)
-    opening = as_dict(as_dict(as_dict(details.get(job_id)).get("result")).get("jobOpening"))
+    item = fields.require_dict(raw, "job")
+    job_id = fields.required_id(item)
+    opening = fields.as_dict(
+        fields.as_dict(fields.as_dict(details.get(job_id)).get("result")).get("jobOpening")
+    )
     job = {**item, **opening}
     place = _place(job)
     salary = parse_salary(job.get("compensation"))
-    url = web_url(job.get("jobOpeningShareUrl")) or f"{host_base(token)}/careers/{job_id}"
-    stated = _LOCATION_TYPES.get(clean_text(str(job.get("locationType") or "")))
+    url = fields.web_url(job.get("jobOpeningShareUrl")) or f"{adapter.base(token)}/careers/{job_id}"
+    stated = _LOCATION_TYPES.get(fields.clean_text(str(job.get("locationType") or "")))
     if job.get("isRemote") is True:
         stated = Workplace.REMOTE
     return Posting(
         external_id=job_id,
-        title=required_text(job, "jobOpeningName"),
+        title=fields.required_text(job, "jobOpeningName"),
         company=company,
         url=url,
         location=place,
-        workplace=stated or infer_workplace([place]),
-        department=clean_text(job.get("departmentLabel")),
-        employment_type=employment_type(job.get("employmentStatusLabel")),
-        description_html=html_text(job.get("description")),
+        workplace=stated or fields.infer_workplace([place]),
+        department=fields.clean_text(job.get("departmentLabel")),
+        employment_type=fields.employment_type(job.get("employmentStatusLabel")),
+        description_html=fields.html_text(job.get("description")),
         apply_url=url,
         salary_min=salary.min,
         salary_max=salary.max,
         salary_currency=salary.currency,
         salary_interval=salary.interval,
-        posted_at=parse_datetime(job.get("datePosted")),
+        posted_at=fields.parse_datetime(job.get("datePosted")),
     )
 
 
 def _place(job: dict[str, Any]) -> str:
-    ats = as_dict(job.get("atsLocation"))
-    location = as_dict(job.get("location"))
-    return join_unique(
+    ats = fields.as_dict(job.get("atsLocation"))
+    location = fields.as_dict(job.get("location"))
+    return fields.join_unique(
         [
-            clean_text(ats.get("city") or location.get("city")),
-            clean_text(ats.get("state") or ats.get("province") or location.get("state")),
-            clean_text(ats.get("country")),
+            fields.clean_text(ats.get("city") or location.get("city")),
+            fields.clean_text(ats.get("state") or ats.get("province") or location.get("state")),
+            fields.clean_text(ats.get("country")),
         ],
         sep=", ",
     )

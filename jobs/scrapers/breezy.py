@@ -6,69 +6,48 @@ from __future__ import annotations
 from typing import Any
 
 from jobs.postings import Posting
-from jobs.scrapers.base import (
-    as_dict,
-    build_url,
-    clean_text,
-    employment_type,
-    infer_workplace,
-    join_unique,
-    parse_datetime,
-    parse_each,
-    require_dict,
-    require_list,
-    required_id,
-    required_text,
-    required_url,
-)
-from jobs.scrapers.http import HttpClient
+from jobs.scrapers import fields
+from jobs.scrapers.board import Board
 from jobs.scrapers.remotive import parse_salary
 from jobs.vocabulary import Workplace
 
 
-def host_base(token: str) -> str:
-    return f"https://{token.lower()}.breezy.hr"
+class BreezyAdapter(Board):
+    kind = "breezy"
+    vendor = "Breezy"
+    base_url = "https://{token}.breezy.hr"
+    jobs_key = None  # the answer is the list of positions
 
+    path_template = "/json"
 
-class BreezyAdapter:
-    kind: str = "breezy"
-    complete: bool = True
-
-    def endpoint(self, token: str, api_url: str | None) -> str:
-        return build_url(host_base(token), api_url, "/json")
-
-    async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
-        return [await client.get_json(self.endpoint(token, api_url))]
-
-    def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
-        positions = [p for page in payloads for p in require_list(page, "Breezy positions")]
-        return parse_each(positions, lambda p: _posting(p, company), where="Breezy")
+    def posting(self, raw: Any, company: str) -> Posting:
+        return _posting(raw, company)
 
 
 def _posting(raw: Any, company: str) -> Posting:
-    position = require_dict(raw, "position")
+    position = fields.require_dict(raw, "position")
     places = _places(position)
     remote = any(
-        as_dict(loc).get("is_remote") is True
+        fields.as_dict(loc).get("is_remote") is True
         for loc in [position.get("location"), *_list(position.get("locations"))]
     )
     salary = parse_salary(position.get("salary"))
-    url = required_url(position, "url")
+    url = fields.required_url(position, "url")
     return Posting(
-        external_id=required_id(position),
-        title=required_text(position, "name"),
-        company=clean_text(as_dict(position.get("company")).get("name")) or company,
+        external_id=fields.required_id(position),
+        title=fields.required_text(position, "name"),
+        company=fields.clean_text(fields.as_dict(position.get("company")).get("name")) or company,
         url=url,
-        location=join_unique(places),
-        workplace=Workplace.REMOTE if remote else infer_workplace(places),
-        department=clean_text(position.get("department")),
-        employment_type=employment_type(as_dict(position.get("type")).get("name")),
+        location=fields.join_unique(places),
+        workplace=Workplace.REMOTE if remote else fields.infer_workplace(places),
+        department=fields.clean_text(position.get("department")),
+        employment_type=fields.employment_type(fields.as_dict(position.get("type")).get("name")),
         apply_url=url.rstrip("/") + "/apply",
         salary_min=salary.min,
         salary_max=salary.max,
         salary_currency=salary.currency,
         salary_interval=salary.interval,
-        posted_at=parse_datetime(position.get("published_date")),
+        posted_at=fields.parse_datetime(position.get("published_date")),
     )
 
 
@@ -78,18 +57,18 @@ def _list(value: Any) -> list[Any]:
 
 def _places(position: dict[str, Any]) -> list[str]:
     locations = _list(position.get("locations")) or [position.get("location")]
-    return [_place_name(as_dict(loc)) for loc in locations]
+    return [_place_name(fields.as_dict(loc)) for loc in locations]
 
 
 def _place_name(location: dict[str, Any]) -> str:
-    name = clean_text(location.get("name"))
+    name = fields.clean_text(location.get("name"))
     if name:
         return name
-    return join_unique(
+    return fields.join_unique(
         [
-            clean_text(location.get("city")),
-            clean_text(as_dict(location.get("state")).get("name")),
-            clean_text(as_dict(location.get("country")).get("name")),
+            fields.clean_text(location.get("city")),
+            fields.clean_text(fields.as_dict(location.get("state")).get("name")),
+            fields.clean_text(fields.as_dict(location.get("country")).get("name")),
         ],
         sep=", ",
     )

@@ -8,38 +8,15 @@ from __future__ import annotations
 
 import html
 import re
-from decimal import Decimal
 from typing import Any
 
 from jobs.postings import Posting
-from jobs.scrapers.base import (
-    PayloadError,
-    as_dict,
-    build_url,
-    clean_text,
-    currency_code,
-    employment_type,
-    from_epoch_ms,
-    html_text,
-    infer_workplace,
-    join_unique,
-    ordered_range,
-    parse_each,
-    path_segment,
-    require_dict,
-    require_list,
-    required_id,
-    required_text,
-    required_url,
-    stated_workplace,
-    strings,
-    to_decimal,
-    web_url,
-)
+from jobs.scrapers import fields
+from jobs.scrapers.base import PayloadError, parse_each
+from jobs.scrapers.board import Board
 from jobs.scrapers.http import HttpClient
 from jobs.vocabulary import Workplace
 
-DEFAULT_BASE = "https://api.lever.co"
 PAGE_SIZE = 100
 # 100 pages of 100 is far beyond any real board; past it the server is ignoring `skip`.
 MAX_PAGES = 100
@@ -48,16 +25,16 @@ MAX_PAGES = 100
 _INTERVAL = re.compile(r"per-(hour|day|week|month|year)-")
 
 
-class LeverAdapter:
-    kind: str = "lever"
-    complete: bool = True
+class LeverAdapter(Board):
+    kind = "lever"
+    vendor = "Lever"
+    base_url = "https://api.lever.co"
 
     def __init__(self, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
         self.page_size = page_size
         self.max_pages = max_pages
 
-    def endpoint(self, token: str, api_url: str | None) -> str:
-        return build_url(DEFAULT_BASE, api_url, f"/v0/postings/{path_segment(token)}?mode=json")
+    path_template = "/v0/postings/{token}?mode=json"
 
     async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
         """Every page: a page as long as `limit` may have a successor, a shorter one is last."""
@@ -73,66 +50,69 @@ class LeverAdapter:
         raise PayloadError(f"Lever {url}: still more jobs after {self.max_pages} pages")
 
     def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
-        postings = [item for page in payloads for item in require_list(page, "Lever page")]
+        postings = [item for page in payloads for item in fields.require_list(page, "Lever page")]
         return parse_each(postings, lambda item: _posting(item, company), where="Lever")
 
 
 def _posting(raw: Any, company: str) -> Posting:
-    posting = require_dict(raw, "posting")
-    categories = as_dict(posting.get("categories"))
-    location = clean_text(categories.get("location"))
-    all_locations = strings(categories.get("allLocations"))
-    low, high, currency, interval = _salary(posting.get("salaryRange"))
+    posting = fields.require_dict(raw, "posting")
+    categories = fields.as_dict(posting.get("categories"))
+    location = fields.clean_text(categories.get("location"))
+    all_locations = fields.strings(categories.get("allLocations"))
+    salary = _salary(posting.get("salaryRange"))
     return Posting(
-        external_id=required_id(posting),
-        title=required_text(posting, "text"),
+        external_id=fields.required_id(posting),
+        title=fields.required_text(posting, "text"),
         company=company,
-        url=required_url(posting, "hostedUrl"),
-        location=join_unique([location, *all_locations]),
+        url=fields.required_url(posting, "hostedUrl"),
+        location=fields.join_unique([location, *all_locations]),
         workplace=_workplace(posting.get("workplaceType"), [location, *all_locations]),
-        department=clean_text(categories.get("department")) or clean_text(categories.get("team")),
-        employment_type=employment_type(categories.get("commitment")),
+        department=fields.clean_text(categories.get("department"))
+        or fields.clean_text(categories.get("team")),
+        employment_type=fields.employment_type(categories.get("commitment")),
         description_html=_description(posting),
-        apply_url=web_url(posting.get("applyUrl")),
-        salary_min=low,
-        salary_max=high,
-        salary_currency=currency,
-        salary_interval=interval,
-        posted_at=from_epoch_ms(posting.get("createdAt")),
+        apply_url=fields.web_url(posting.get("applyUrl")),
+        salary_min=salary.min,
+        salary_max=salary.max,
+        salary_currency=salary.currency,
+        salary_interval=salary.interval,
+        posted_at=fields.from_epoch_ms(posting.get("createdAt")),
     )
 
 
 def _workplace(value: Any, locations: list[str]) -> str:
-    stated = stated_workplace(value)
+    stated = fields.stated_workplace(value)
     if stated:
         return stated
     # "unspecified": a city alone does not say the job is on-site, but "Remote" does say remote.
-    return infer_workplace(locations, concrete_is_onsite=False) if locations else Workplace.UNKNOWN
+    return (
+        fields.infer_workplace(locations, concrete_is_onsite=False)
+        if locations
+        else Workplace.UNKNOWN
+    )
 
 
 def _description(posting: dict[str, Any]) -> str:
     """Lever splits a posting into a description, titled lists of <li> items and a closing
     `additional` section; the job page shows them in that order."""
-    parts = [html_text(posting.get("description"))]
+    parts = [fields.html_text(posting.get("description"))]
     lists = posting.get("lists")
-    for section in map(as_dict, lists if isinstance(lists, list) else []):
-        heading = clean_text(section.get("text"))
-        items = html_text(section.get("content"))
+    for section in map(fields.as_dict, lists if isinstance(lists, list) else []):
+        heading = fields.clean_text(section.get("text"))
+        items = fields.html_text(section.get("content"))
         if heading:
             parts.append(f"<h3>{html.escape(heading)}</h3>")
         if items:
             parts.append(f"<ul>{items}</ul>")
-    parts.append(html_text(posting.get("additional")))
+    parts.append(fields.html_text(posting.get("additional")))
     return "\n".join(part for part in parts if part.strip())
 
 
-def _salary(value: Any) -> tuple[Decimal | None, Decimal | None, str, str]:
-    salary = as_dict(value)
-    low, high = ordered_range(to_decimal(salary.get("min")), to_decimal(salary.get("max")))
-    if low is None and high is None:
-        return None, None, "", ""
-    match = _INTERVAL.match(clean_text(salary.get("interval")))
-    return low, high, currency_code(salary.get("currency")), match.group(1) if match else ""
+def _salary(value: Any) -> fields.Salary:
+    band = fields.as_dict(value)
+    match = _INTERVAL.match(fields.clean_text(band.get("interval")))
+    interval = match.group(1) if match else ""
+    return fields.salary(band.get("min"), band.get("max"), band.get("currency"), interval)
 
 
 adapter = LeverAdapter()

@@ -15,18 +15,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from jobs.postings import Posting
-from jobs.scrapers.base import (
-    PayloadError,
-    build_url,
-    clean_text,
-    employment_type,
-    infer_workplace,
-    join_unique,
-    parse_datetime,
-    parse_each,
-    path_segment,
-    require_dict,
-)
+from jobs.scrapers import fields
+from jobs.scrapers.base import PayloadError, parse_each, path_segment
+from jobs.scrapers.board import Board
 from jobs.scrapers.http import HttpClient
 
 # Personio's values of <employmentType>; <schedule> says full- or part-time.
@@ -40,16 +31,12 @@ _EMPLOYMENT = {
 }
 
 
-def host_base(token: str) -> str:
-    return f"https://{token.lower()}.jobs.personio.de"
+class PersonioAdapter(Board):
+    kind = "personio"
+    vendor = "Personio"
+    base_url = "https://{token}.jobs.personio.de"
 
-
-class PersonioAdapter:
-    kind: str = "personio"
-    complete: bool = True
-
-    def endpoint(self, token: str, api_url: str | None) -> str:
-        return build_url(host_base(token), api_url, "/xml?language=en")
+    path_template = "/xml?language=en"
 
     async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
         page = await client.get_page(self.endpoint(token, api_url))
@@ -59,8 +46,8 @@ class PersonioAdapter:
     def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
         postings: list[Posting] = []
         for raw in payloads:
-            envelope = require_dict(raw, "Personio fetch")
-            token = clean_text(envelope.get("token"))
+            envelope = fields.require_dict(raw, "Personio fetch")
+            token = fields.clean_text(envelope.get("token"))
             root = parse_xml(envelope.get("xml"))
             postings += _parse_positions(root.findall("position"), token, company)
         return postings
@@ -88,7 +75,7 @@ def _parse_positions(positions: list[ET.Element], token: str, company: str) -> l
 
 def _text(element: ET.Element, path: str) -> str:
     found = element.find(path)
-    return clean_text(found.text if found is not None else "")
+    return fields.clean_text(found.text if found is not None else "")
 
 
 def _posting(position: ET.Element, token: str, company: str) -> Posting:
@@ -99,29 +86,29 @@ def _posting(position: ET.Element, token: str, company: str) -> Posting:
     if not title:
         raise PayloadError("<name> is missing or empty")
     offices = [_text(position, "office")] + [
-        clean_text(office.text) for office in position.findall("additionalOffices/office")
+        fields.clean_text(office.text) for office in position.findall("additionalOffices/office")
     ]
-    url = f"{host_base(token)}/job/{path_segment(external_id)}"
+    url = f"{adapter.base(token)}/job/{path_segment(external_id)}"
     return Posting(
         external_id=external_id,
         title=title,
         company=_text(position, "subcompany") or company,
         url=url,
-        location=join_unique(offices),
-        workplace=infer_workplace(offices),
+        location=fields.join_unique(offices),
+        workplace=fields.infer_workplace(offices),
         department=_text(position, "department") or _text(position, "recruitingCategory"),
         employment_type=_employment_type(position),
         description_html=_description(position),
         apply_url=f"{url}#apply",
-        posted_at=parse_datetime(_text(position, "createdAt")),
+        posted_at=fields.parse_datetime(_text(position, "createdAt")),
     )
 
 
 def _employment_type(position: ET.Element) -> str:
     kind = _EMPLOYMENT.get(_text(position, "employmentType").lower())
-    schedule = employment_type(_text(position, "schedule"))
+    schedule = fields.employment_type(_text(position, "schedule"))
     if kind is None:  # a value Personio did not document: keep what it says
-        kind = employment_type(_text(position, "employmentType"))
+        kind = fields.employment_type(_text(position, "employmentType"))
     return kind or schedule
 
 

@@ -9,83 +9,57 @@ The token is a category slug (e.g. `software-dev`) or `all` for every category.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
 from jobs.postings import Posting
-from jobs.scrapers.base import (
-    build_url,
-    clean_text,
-    employment_type,
-    html_text,
-    jobs_list,
-    ordered_range,
-    parse_datetime,
-    parse_each,
-    require_dict,
-    required_id,
-    required_text,
-    required_url,
-)
-from jobs.scrapers.http import HttpClient
+from jobs.scrapers import fields
+from jobs.scrapers.board import Board
+from jobs.scrapers.fields import NO_SALARY, Salary
 from jobs.vocabulary import SalaryInterval, Workplace
 
-DEFAULT_BASE = "https://remotive.com"
 ALL_CATEGORIES = "all"
 
 
-class RemotiveAdapter:
-    kind: str = "remotive"
-    complete: bool = False
+class RemotiveAdapter(Board):
+    kind = "remotive"
+    vendor = "Remotive"
+    complete = False
+    base_url = "https://remotive.com"
 
-    def endpoint(self, token: str, api_url: str | None) -> str:
+    def path(self, token: str) -> str:
         query = "" if token == ALL_CATEGORIES else "?" + urlencode({"category": token})
-        return build_url(DEFAULT_BASE, api_url, "/api/remote-jobs" + query)
+        return "/api/remote-jobs" + query
 
-    async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
-        return [await client.get_json(self.endpoint(token, api_url))]
-
-    def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
-        jobs = [job for payload in payloads for job in jobs_list(payload, "jobs", "Remotive")]
-        return parse_each(jobs, lambda job: _posting(job, company), where="Remotive")
+    def posting(self, raw: Any, company: str) -> Posting:
+        return _posting(raw, company)
 
 
 def _posting(raw: Any, company: str) -> Posting:
-    job = require_dict(raw, "job")
+    job = fields.require_dict(raw, "job")
     salary = parse_salary(job.get("salary"))
     return Posting(
-        external_id=required_id(job),
-        title=required_text(job, "title"),
+        external_id=fields.required_id(job),
+        title=fields.required_text(job, "title"),
         # A feed of many companies: the source's name is only a fallback.
-        company=clean_text(job.get("company_name")) or company,
-        url=required_url(job, "url"),
-        location=clean_text(job.get("candidate_required_location")),
+        company=fields.clean_text(job.get("company_name")) or company,
+        url=fields.required_url(job, "url"),
+        location=fields.clean_text(job.get("candidate_required_location")),
         workplace=Workplace.REMOTE,
-        department=clean_text(job.get("category")),
-        employment_type=employment_type(job.get("job_type")),
-        description_html=html_text(job.get("description")),
+        department=fields.clean_text(job.get("category")),
+        employment_type=fields.employment_type(job.get("job_type")),
+        description_html=fields.html_text(job.get("description")),
         salary_min=salary.min,
         salary_max=salary.max,
         salary_currency=salary.currency,
         salary_interval=salary.interval,
-        posted_at=parse_datetime(job.get("publication_date")),
+        posted_at=fields.parse_datetime(job.get("publication_date")),
     )
 
 
 # --- Free-text salaries ---------------------------------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class Salary:
-    min: Decimal | None = None
-    max: Decimal | None = None
-    currency: str = ""
-    interval: str = ""
-
-
-NO_SALARY = Salary()
 
 # Longest first, so "CA$" is not read as "$".
 _SYMBOLS = (
@@ -121,12 +95,12 @@ _YEARLY_AT_LEAST = Decimal(10_000)
 def parse_salary(value: object) -> Salary:
     """Best effort on text like "$100k - $120k", "€60.000 - €80.000 per year", "£40k",
     "40-50 USD/hour", "Up to $150k". Unreadable or empty text gives NO_SALARY."""
-    text = clean_text(value)
+    text = fields.clean_text(value)
     amounts = _amounts(text)
     if not amounts:
         return NO_SALARY
     if len(amounts) >= 2:
-        low, high = ordered_range(amounts[0], amounts[1])
+        low, high = fields.ordered_range(amounts[0], amounts[1])
     elif _UP_TO.search(text):
         low, high = None, amounts[0]
     elif _FROM.search(text):

@@ -8,29 +8,12 @@ from html import escape
 from typing import Any
 
 from jobs.postings import Posting
-from jobs.scrapers.base import (
-    BoardNotFound,
-    PayloadError,
-    as_dict,
-    build_url,
-    clean_text,
-    employment_type,
-    html_text,
-    infer_workplace,
-    jobs_list,
-    join_unique,
-    parse_datetime,
-    parse_each,
-    path_segment,
-    require_dict,
-    required_id,
-    required_text,
-    web_url,
-)
+from jobs.scrapers import fields
+from jobs.scrapers.base import BoardNotFound, PayloadError, parse_each, path_segment
+from jobs.scrapers.board import Board
 from jobs.scrapers.http import HttpClient
 from jobs.vocabulary import Workplace
 
-DEFAULT_BASE = "https://api.smartrecruiters.com"
 PAGE_SIZE = 100  # the API's maximum
 MAX_PAGES = 100
 
@@ -38,16 +21,16 @@ MAX_PAGES = 100
 _SECTIONS = ("companyDescription", "jobDescription", "qualifications", "additionalInformation")
 
 
-class SmartRecruitersAdapter:
-    kind: str = "smartrecruiters"
-    complete: bool = True
+class SmartRecruitersAdapter(Board):
+    kind = "smartrecruiters"
+    vendor = "SmartRecruiters"
+    base_url = "https://api.smartrecruiters.com"
 
     def __init__(self, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
         self.page_size = page_size
         self.max_pages = max_pages
 
-    def endpoint(self, token: str, api_url: str | None) -> str:
-        return build_url(DEFAULT_BASE, api_url, f"/v1/companies/{path_segment(token)}/postings")
+    path_template = "/v1/companies/{token}/postings"
 
     async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
         """One envelope: the list pages and each posting's detail by id."""
@@ -58,11 +41,11 @@ class SmartRecruitersAdapter:
             params = {"limit": self.page_size, "offset": number * self.page_size}
             page = await client.get_json(url, params=params)
             pages.append(page)
-            content = as_dict(page).get("content")
+            content = fields.as_dict(page).get("content")
             if not isinstance(content, list) or not content:
                 break
             seen += len(content)
-            total = as_dict(page).get("totalFound")
+            total = fields.as_dict(page).get("totalFound")
             if not isinstance(total, int) or seen >= total or len(content) < self.page_size:
                 break
         else:
@@ -85,9 +68,9 @@ class SmartRecruitersAdapter:
 
     def declared_total(self, payloads: list[Any]) -> int | None:
         for envelope in payloads:
-            pages = as_dict(envelope).get("pages")
+            pages = fields.as_dict(envelope).get("pages")
             if isinstance(pages, list) and pages:
-                total = as_dict(pages[0]).get("totalFound")
+                total = fields.as_dict(pages[0]).get("totalFound")
                 if isinstance(total, int) and not isinstance(total, bool):
                     return total
         return None
@@ -95,13 +78,13 @@ class SmartRecruitersAdapter:
     def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
         postings: list[Posting] = []
         for raw in payloads:
-            envelope = require_dict(raw, "SmartRecruiters fetch")
-            details = as_dict(envelope.get("details"))
+            envelope = fields.require_dict(raw, "SmartRecruiters fetch")
+            details = fields.as_dict(envelope.get("details"))
             pages = envelope.get("pages")
             items = [
                 item
                 for page in (pages if isinstance(pages, list) else [])
-                for item in jobs_list(page, "content", "SmartRecruiters page")
+                for item in fields.jobs_list(page, "content", "SmartRecruiters page")
             ]
             postings += _parse_items(items, details, company)
         return postings
@@ -114,8 +97,8 @@ def _parse_items(items: list[Any], details: dict[str, Any], company: str) -> lis
 def _ids(pages: list[Any]) -> list[str]:
     ids: dict[str, None] = {}
     for page in pages:
-        content = as_dict(page).get("content")
-        for item in map(as_dict, content if isinstance(content, list) else []):
+        content = fields.as_dict(page).get("content")
+        for item in map(fields.as_dict, content if isinstance(content, list) else []):
             value = item.get("id")
             if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
                 ids.setdefault(str(value), None)
@@ -123,38 +106,40 @@ def _ids(pages: list[Any]) -> list[str]:
 
 
 def _posting(raw: Any, details: dict[str, Any], company: str) -> Posting:
-    item = require_dict(raw, "posting")
-    posting_id = required_id(item)
-    detail = as_dict(details.get(posting_id))
+    item = fields.require_dict(raw, "posting")
+    posting_id = fields.required_id(item)
+    detail = fields.as_dict(details.get(posting_id))
     merged = {**item, **detail}
-    location = as_dict(merged.get("location"))
-    place = clean_text(location.get("fullLocation")) or join_unique(
+    location = fields.as_dict(merged.get("location"))
+    place = fields.clean_text(location.get("fullLocation")) or fields.join_unique(
         [
-            clean_text(location.get("city")),
-            clean_text(location.get("region")),
-            clean_text(location.get("country")).upper(),
+            fields.clean_text(location.get("city")),
+            fields.clean_text(location.get("region")),
+            fields.clean_text(location.get("country")).upper(),
         ],
         sep=", ",
     )
-    url = web_url(merged.get("postingUrl"))
+    url = fields.web_url(merged.get("postingUrl"))
     if not url:
-        slug = clean_text(as_dict(merged.get("company")).get("identifier"))
+        slug = fields.clean_text(fields.as_dict(merged.get("company")).get("identifier"))
         if not slug:
             raise PayloadError("neither 'postingUrl' nor 'company.identifier' is given")
         url = f"https://jobs.smartrecruiters.com/{path_segment(slug)}/{path_segment(posting_id)}"
     return Posting(
         external_id=posting_id,
-        title=required_text(merged, "name"),
-        company=clean_text(as_dict(merged.get("company")).get("name")) or company,
+        title=fields.required_text(merged, "name"),
+        company=fields.clean_text(fields.as_dict(merged.get("company")).get("name")) or company,
         url=url,
         location=place,
         workplace=_workplace(location, place),
-        department=clean_text(as_dict(merged.get("department")).get("label"))
-        or clean_text(as_dict(merged.get("function")).get("label")),
-        employment_type=employment_type(as_dict(merged.get("typeOfEmployment")).get("label")),
+        department=fields.clean_text(fields.as_dict(merged.get("department")).get("label"))
+        or fields.clean_text(fields.as_dict(merged.get("function")).get("label")),
+        employment_type=fields.employment_type(
+            fields.as_dict(merged.get("typeOfEmployment")).get("label")
+        ),
         description_html=_job_ad(detail),
-        apply_url=web_url(merged.get("applyUrl")),
-        posted_at=parse_datetime(merged.get("releasedDate")),
+        apply_url=fields.web_url(merged.get("applyUrl")),
+        posted_at=fields.parse_datetime(merged.get("releasedDate")),
     )
 
 
@@ -164,18 +149,18 @@ def _workplace(location: dict[str, Any], place: str) -> str:
     if location.get("hybrid") is True:
         return Workplace.HYBRID
     # Both flags false is how most postings read, on-site or not: only a place name says so.
-    return infer_workplace([place])
+    return fields.infer_workplace([place])
 
 
 def _job_ad(detail: dict[str, Any]) -> str:
-    sections = as_dict(as_dict(detail.get("jobAd")).get("sections"))
+    sections = fields.as_dict(fields.as_dict(detail.get("jobAd")).get("sections"))
     parts: list[str] = []
     for name in _SECTIONS:
-        section = as_dict(sections.get(name))
-        text = html_text(section.get("text"))
+        section = fields.as_dict(sections.get(name))
+        text = fields.html_text(section.get("text"))
         if not text.strip():
             continue
-        title = clean_text(section.get("title"))
+        title = fields.clean_text(section.get("title"))
         if title:
             parts.append(f"<h3>{escape(title)}</h3>")
         parts.append(text)

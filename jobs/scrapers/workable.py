@@ -6,48 +6,28 @@ from __future__ import annotations
 from typing import Any
 
 from jobs.postings import Posting
-from jobs.scrapers.base import (
-    as_dict,
-    build_url,
-    clean_text,
-    employment_type,
-    html_text,
-    infer_workplace,
-    jobs_list,
-    join_unique,
-    parse_datetime,
-    parse_each,
-    path_segment,
-    require_dict,
-    required_id,
-    required_text,
-    required_url,
-    stated_workplace,
-    web_url,
-)
-from jobs.scrapers.http import HttpClient
+from jobs.scrapers import fields
+from jobs.scrapers.base import parse_each
+from jobs.scrapers.board import Board
 from jobs.vocabulary import Workplace
 
-DEFAULT_BASE = "https://apply.workable.com"
 
+class WorkableAdapter(Board):
+    kind = "workable"
+    vendor = "Workable"
+    base_url = "https://apply.workable.com"
 
-class WorkableAdapter:
-    kind: str = "workable"
-    complete: bool = True
-
-    def endpoint(self, token: str, api_url: str | None) -> str:
-        # details=true adds each job's description.
-        path = f"/api/v1/widget/accounts/{path_segment(token)}?details=true"
-        return build_url(DEFAULT_BASE, api_url, path)
-
-    async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
-        return [await client.get_json(self.endpoint(token, api_url))]
+    # details=true adds each job's description.
+    path_template = "/api/v1/widget/accounts/{token}?details=true"
 
     def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
         postings: list[Posting] = []
         for payload in payloads:
-            name = clean_text(require_dict(payload, "Workable account").get("name")) or company
-            jobs = jobs_list(payload, "jobs", "Workable")
+            name = (
+                fields.clean_text(fields.require_dict(payload, "Workable account").get("name"))
+                or company
+            )
+            jobs = fields.jobs_list(payload, "jobs", "Workable")
             postings += _parse_jobs(jobs, name)
         return postings
 
@@ -57,20 +37,24 @@ def _parse_jobs(jobs: list[Any], company: str) -> list[Posting]:
 
 
 def _posting(raw: Any, company: str) -> Posting:
-    job = require_dict(raw, "job")
+    job = fields.require_dict(raw, "job")
     places = _places(job)
     return Posting(
-        external_id=required_id(job, "shortcode"),
-        title=required_text(job, "title"),
+        external_id=fields.required_id(job, "shortcode"),
+        title=fields.required_text(job, "title"),
         company=company,
-        url=required_url(job, "url") if job.get("url") else required_url(job, "shortlink"),
-        location=join_unique(places),
+        url=fields.required_url(job, "url")
+        if job.get("url")
+        else fields.required_url(job, "shortlink"),
+        location=fields.join_unique(places),
         workplace=_workplace(job, places),
-        department=clean_text(job.get("department")) or clean_text(job.get("function")),
-        employment_type=employment_type(job.get("employment_type")),
-        description_html=html_text(job.get("description")),
-        apply_url=web_url(job.get("application_url")),
-        posted_at=parse_datetime(job.get("published_on")) or parse_datetime(job.get("created_at")),
+        department=fields.clean_text(job.get("department"))
+        or fields.clean_text(job.get("function")),
+        employment_type=fields.employment_type(job.get("employment_type")),
+        description_html=fields.html_text(job.get("description")),
+        apply_url=fields.web_url(job.get("application_url")),
+        posted_at=fields.parse_datetime(job.get("published_on"))
+        or fields.parse_datetime(job.get("created_at")),
     )
 
 
@@ -78,33 +62,33 @@ def _places(job: dict[str, Any]) -> list[str]:
     """Every visible location as "City, Region, Country"; the job's own fields if none."""
     listed = job.get("locations")
     places = [
-        join_unique(
+        fields.join_unique(
             [
-                clean_text(loc.get("city")),
-                clean_text(loc.get("region")),
-                clean_text(loc.get("country")),
+                fields.clean_text(loc.get("city")),
+                fields.clean_text(loc.get("region")),
+                fields.clean_text(loc.get("country")),
             ],
             sep=", ",
         )
-        for loc in map(as_dict, listed if isinstance(listed, list) else [])
+        for loc in map(fields.as_dict, listed if isinstance(listed, list) else [])
         if loc.get("hidden") is not True
     ]
     if not any(places):
         places = [
-            join_unique(
-                [clean_text(job.get(key)) for key in ("city", "state", "country")], sep=", "
+            fields.join_unique(
+                [fields.clean_text(job.get(key)) for key in ("city", "state", "country")], sep=", "
             )
         ]
     return places
 
 
 def _workplace(job: dict[str, Any], places: list[str]) -> str:
-    stated = stated_workplace(job.get("workplace"))
+    stated = fields.stated_workplace(job.get("workplace"))
     if stated:
         return stated
     if job.get("telecommuting") is True:
         return Workplace.REMOTE
-    return infer_workplace(places)
+    return fields.infer_workplace(places)
 
 
 adapter = WorkableAdapter()

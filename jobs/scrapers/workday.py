@@ -19,26 +19,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jobs.postings import Posting
-from jobs.scrapers.base import (
-    BoardNotFound,
-    PayloadError,
-    as_dict,
-    build_url,
-    clean_text,
-    employment_type,
-    html_text,
-    infer_workplace,
-    join_unique,
-    parse_datetime,
-    parse_each,
-    path_segment,
-    require_dict,
-    require_list,
-    required_text,
-    stated_workplace,
-    strings,
-    web_url,
-)
+from jobs.scrapers import fields
+from jobs.scrapers.base import BoardNotFound, PayloadError, build_url, parse_each, path_segment
+from jobs.scrapers.board import Board
 from jobs.scrapers.http import HttpClient
 from jobs.vocabulary import Workplace
 
@@ -67,30 +50,27 @@ def board_url(token: str) -> str:
     return f"https://{tenant.lower()}.{wd}.myworkdayjobs.com/{site}"
 
 
-class WorkdayAdapter:
-    kind: str = "workday"
-    complete: bool = True
+class WorkdayAdapter(Board):
+    kind = "workday"
+    vendor = "Workday"
 
     def __init__(self, *, page_size: int = PAGE_SIZE, max_offset: int = MAX_OFFSET) -> None:
         self.page_size = min(page_size, PAGE_SIZE)
         self.max_offset = max_offset
 
-    def _base(self, token: str) -> tuple[str, str, str]:
-        tenant, wd, site = split_token(token)
-        return f"https://{tenant.lower()}.{wd}.myworkdayjobs.com", tenant, site
+    def base(self, token: str) -> str:
+        tenant, wd, _site = split_token(token)
+        return f"https://{tenant.lower()}.{wd}.myworkdayjobs.com"
 
-    def endpoint(self, token: str, api_url: str | None) -> str:
-        default, tenant, site = self._base(token)
-        path = f"/wday/cxs/{path_segment(tenant)}/{path_segment(site)}/jobs"
-        return build_url(default, api_url, path)
+    def _site_path(self, token: str) -> str:
+        tenant, _wd, site = split_token(token)
+        return f"/wday/cxs/{path_segment(tenant)}/{path_segment(site)}"
+
+    def path(self, token: str) -> str:
+        return self._site_path(token) + "/jobs"
 
     def detail_url(self, token: str, api_url: str | None, external_path: str) -> str:
-        default, tenant, site = self._base(token)
-        return build_url(
-            default,
-            api_url,
-            f"/wday/cxs/{path_segment(tenant)}/{path_segment(site)}{external_path}",
-        )
+        return build_url(self.base(token), api_url, self._site_path(token) + external_path)
 
     async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
         """One envelope: every list page, each job's detail, and when it was fetched (the
@@ -109,11 +89,11 @@ class WorkdayAdapter:
             }
             page = await client.post_json(url, body)
             pages.append(page)
-            postings = as_dict(page).get("jobPostings")
+            postings = fields.as_dict(page).get("jobPostings")
             if not isinstance(postings, list) or not postings:
                 break
             if total is None:
-                total = _int(as_dict(page).get("total"))
+                total = _int(fields.as_dict(page).get("total"))
             offset += len(postings)
             if total is not None and offset >= total:
                 break
@@ -149,12 +129,12 @@ class WorkdayAdapter:
                 "fetched_at": datetime.now(UTC).isoformat(),
                 "pages": [page],
                 "details": details,
-                "total": _int(as_dict(page).get("total")),
+                "total": _int(fields.as_dict(page).get("total")),
             }
         ]
 
     def declared_total(self, payloads: list[Any]) -> int | None:
-        totals = [_int(as_dict(envelope).get("total")) for envelope in payloads]
+        totals = [_int(fields.as_dict(envelope).get("total")) for envelope in payloads]
         return (
             sum(t for t in totals if t is not None) if any(t is not None for t in totals) else None
         )
@@ -162,7 +142,7 @@ class WorkdayAdapter:
     def is_complete(self, payloads: list[Any]) -> bool:
         """False when the board has more jobs than Workday lets anyone page through."""
         for envelope in payloads:
-            total = _int(as_dict(envelope).get("total"))
+            total = _int(fields.as_dict(envelope).get("total"))
             if total is not None and total > self.max_offset:
                 return False
         return True
@@ -172,13 +152,13 @@ class WorkdayAdapter:
 
 
 def _parse_envelope(raw: Any, company: str) -> list[Posting]:
-    envelope = require_dict(raw, "Workday fetch")
-    token = clean_text(envelope.get("token"))
-    fetched_at = parse_datetime(envelope.get("fetched_at")) or datetime.now(UTC)
-    details = as_dict(envelope.get("details"))
+    envelope = fields.require_dict(raw, "Workday fetch")
+    token = fields.clean_text(envelope.get("token"))
+    fetched_at = fields.parse_datetime(envelope.get("fetched_at")) or datetime.now(UTC)
+    details = fields.as_dict(envelope.get("details"))
     items = [
         item
-        for page in require_list(envelope.get("pages"), "Workday pages")
+        for page in fields.require_list(envelope.get("pages"), "Workday pages")
         for item in _page_items(page)
     ]
     return parse_each(
@@ -189,17 +169,17 @@ def _parse_envelope(raw: Any, company: str) -> list[Posting]:
 
 
 def _page_items(page: Any) -> list[Any]:
-    postings = require_dict(page, "Workday page").get("jobPostings")
+    postings = fields.require_dict(page, "Workday page").get("jobPostings")
     if postings is None:
         return []
-    return require_list(postings, "Workday page 'jobPostings'")
+    return fields.require_list(postings, "Workday page 'jobPostings'")
 
 
 def _external_paths(pages: list[Any]) -> list[str]:
     paths: dict[str, None] = {}
     for page in pages:
-        postings = as_dict(page).get("jobPostings")
-        for item in map(as_dict, postings if isinstance(postings, list) else []):
+        postings = fields.as_dict(page).get("jobPostings")
+        for item in map(fields.as_dict, postings if isinstance(postings, list) else []):
             path = _external_path(item)
             if path:
                 paths.setdefault(path, None)
@@ -207,7 +187,7 @@ def _external_paths(pages: list[Any]) -> list[str]:
 
 
 def _external_path(item: dict[str, Any]) -> str:
-    path = clean_text(item.get("externalPath"))
+    path = fields.clean_text(item.get("externalPath"))
     # A path of our own choosing would let a board aim requests anywhere on the host.
     return path if re.fullmatch(r"/job/[^?#\s]+", path) and ".." not in path else ""
 
@@ -215,38 +195,42 @@ def _external_path(item: dict[str, Any]) -> str:
 def _posting(
     raw: Any, details: dict[str, Any], token: str, company: str, fetched_at: datetime
 ) -> Posting:
-    item = require_dict(raw, "job")
+    item = fields.require_dict(raw, "job")
     path = _external_path(item)
     if not path:
         raise PayloadError("'externalPath' is missing or not a /job/... path")
-    detail = as_dict(details.get(path))
-    info = as_dict(detail.get("jobPostingInfo"))
-    locations = [clean_text(info.get("location")), *strings(info.get("additionalLocations"))]
+    detail = fields.as_dict(details.get(path))
+    info = fields.as_dict(detail.get("jobPostingInfo"))
+    locations = [
+        fields.clean_text(info.get("location")),
+        *fields.strings(info.get("additionalLocations")),
+    ]
     if not any(locations):
-        locations = [clean_text(item.get("locationsText"))]
+        locations = [fields.clean_text(item.get("locationsText"))]
     stated = _workplace(info.get("remoteType") or item.get("remoteType"))
-    url = web_url(info.get("externalUrl")) or f"{board_url(token)}{path}"
+    url = fields.web_url(info.get("externalUrl")) or f"{board_url(token)}{path}"
     return Posting(
         external_id=path,
-        title=clean_text(info.get("title")) or required_text(item, "title"),
-        company=clean_text(as_dict(detail.get("hiringOrganization")).get("name")) or company,
+        title=fields.clean_text(info.get("title")) or fields.required_text(item, "title"),
+        company=fields.clean_text(fields.as_dict(detail.get("hiringOrganization")).get("name"))
+        or company,
         url=url,
-        location=join_unique(locations),
-        workplace=stated or infer_workplace(locations, concrete_is_onsite=False),
-        employment_type=employment_type(info.get("timeType")),
-        description_html=html_text(info.get("jobDescription")),
+        location=fields.join_unique(locations),
+        workplace=stated or fields.infer_workplace(locations, concrete_is_onsite=False),
+        employment_type=fields.employment_type(info.get("timeType")),
+        description_html=fields.html_text(info.get("jobDescription")),
         # Workday's application starts at the job page's /apply.
         apply_url=f"{url.rstrip('/')}/apply" if info.get("canApply") is True else "",
-        posted_at=parse_datetime(info.get("startDate"))
+        posted_at=fields.parse_datetime(info.get("startDate"))
         or posted_on(info.get("postedOn") or item.get("postedOn"), fetched_at),
     )
 
 
 def _workplace(value: object) -> Workplace | None:
     # Workday's remoteType: "Remote", "Hybrid", "On-site", and some tenants' "Flexible".
-    if clean_text(value).lower() == "flexible":
+    if fields.clean_text(value).lower() == "flexible":
         return Workplace.HYBRID
-    return stated_workplace(value)
+    return fields.stated_workplace(value)
 
 
 def posted_on(value: object, now: datetime) -> datetime | None:
@@ -254,7 +238,7 @@ def posted_on(value: object, now: datetime) -> datetime | None:
     Days Ago". "Posted 30+ Days Ago" says only "long ago": None rather than a wrong date that
     would drift a day each scrape. Days start at midnight UTC, so a date read on two days
     of one week is the same date."""
-    match = _POSTED.search(clean_text(value))
+    match = _POSTED.search(fields.clean_text(value))
     if not match or match["plus"]:
         return None
     days = 0 if match["today"] else 1 if match["yesterday"] else int(match["days"])

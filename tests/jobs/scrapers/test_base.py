@@ -8,15 +8,12 @@ from decimal import Decimal
 import pytest
 
 from jobs.postings import Posting
-from jobs.scrapers.base import (
-    PayloadError,
-    SourceError,
-    build_url,
+from jobs.scrapers.base import PayloadError, SourceError, build_url, parse_each
+from jobs.scrapers.fields import (
     employment_type,
     from_epoch_ms,
     infer_workplace,
     parse_datetime,
-    parse_each,
     required_id,
     stated_workplace,
     to_decimal,

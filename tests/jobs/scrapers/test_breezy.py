@@ -66,7 +66,7 @@ def test_remote_contract_without_salary():
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        ({"positions": []}, "Breezy positions should be a JSON array"),
+        ({"positions": []}, "Breezy jobs should be a JSON array"),
         ([{"id": "x", "name": "n"}], "'url'"),
     ],
 )
