@@ -19,7 +19,12 @@ from alerts import schedule, services
 from alerts.masking import mask_target
 from alerts.models import ALL_REASONS, Channel, ChannelKind, Delivery, JobScope, Mode
 from jobs.api.filters import MAX_ID, query_params
-from jobs.api.schema import DETAIL_ERRORS, FILTERED_LIST_ERRORS, PAGE_ERRORS, WRITE_ERRORS
+from jobs.api.schema import (
+    DETAIL_ERRORS,
+    PAGE_ERRORS,
+    WRITE_ERRORS,
+    filtered_list_and_detail,
+)
 from jobs.api.serializers import StrictSerializer
 from jobs.api.views import ANY_SEGMENT
 
@@ -218,14 +223,12 @@ class ChannelViewSet(
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Recent alert deliveries, newest first",
-        parameters=[DeliveryFilter],
-        responses={200: DeliverySerializer(many=True), **FILTERED_LIST_ERRORS},
-    ),
-    retrieve=extend_schema(
-        summary="An alert delivery", responses={200: DeliverySerializer, **DETAIL_ERRORS}
-    ),
+    **filtered_list_and_detail(
+        DeliverySerializer,
+        DeliveryFilter,
+        list_summary="Recent alert deliveries, newest first",
+        detail_summary="An alert delivery",
+    )
 )
 class DeliveryViewSet(viewsets.ReadOnlyModelViewSet[Delivery]):
     serializer_class = DeliverySerializer

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from jobs.job_fields import job_headline
 from jobs.models import Job, SalaryInterval, Source
 
 TOP_REASONS = 3
@@ -66,11 +67,7 @@ def job_card(job: Job) -> dict[str, Any]:
         key=lambda r: -abs(float(r.get("points", 0) or 0)),
     )
     return {
-        "job_id": job.pk,
-        "title": job.title,
-        "company": job.company,
-        "location": job.location,
-        "workplace": job.workplace,
+        **job_headline(job),
         "salary": _salary(job),
         "score": round(job.score, 4),
         "reasons": [str(r.get("detail") or r.get("rule")) for r in reasons[:TOP_REASONS]],

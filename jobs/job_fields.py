@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Origin(StrEnum):
@@ -69,3 +70,13 @@ def public_changes(fields: Iterable[str]) -> list[str]:
     """The public names of the given changed fields, sorted, each once; bookkeeping fields
     are left out (so a save of only those announces nothing)."""
     return sorted({PUBLIC_NAMES[name] for name in fields if name in PUBLIC_NAMES})
+
+
+# What every wire format names a job by, in this order: the events' job summary and the
+# alerts' job card start with these, then add what their readers need.
+HEADLINE_FIELDS: tuple[str, ...] = ("title", "company", "location", "workplace")
+
+
+def job_headline(job: Any) -> dict[str, Any]:
+    """`job_id` and the headline fields of a job (a model instance, or anything with them)."""
+    return {"job_id": job.pk, **{name: getattr(job, name) for name in HEADLINE_FIELDS}}

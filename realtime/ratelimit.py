@@ -44,14 +44,20 @@ class MessageRateLimiter:
         self.max_strikes = max_strikes
         self.strikes = 0
 
-    def allow(self) -> bool:
+    def _take(self) -> bool:
+        """One message from both buckets, or from neither: both are checked before either is
+        spent, so a refusal by one bucket does not spend the other."""
         now = time.monotonic()
-        # Check both before taking, so a refusal by one bucket does not spend the other.
         self.minute._refill(now)
         self.hour._refill(now)
-        if self.minute.tokens >= 1.0 and self.hour.tokens >= 1.0:
-            self.minute.take(now)
-            self.hour.take(now)
+        if self.minute.tokens < 1.0 or self.hour.tokens < 1.0:
+            return False
+        self.minute.take(now)
+        self.hour.take(now)
+        return True
+
+    def allow(self) -> bool:
+        if self._take():
             self.strikes = 0
             return True
         self.strikes += 1
@@ -61,14 +67,7 @@ class MessageRateLimiter:
         """Spend one message of the allowance on work the server does for the client (a page
         of a replay): 0.0 when spent, else the seconds to wait for one. Never a strike: the
         client asked once, the server paces itself."""
-        now = time.monotonic()
-        self.minute._refill(now)
-        self.hour._refill(now)
-        if self.minute.tokens >= 1.0 and self.hour.tokens >= 1.0:
-            self.minute.take(now)
-            self.hour.take(now)
-            return 0.0
-        return max(self.retry_after(), 0.01)
+        return 0.0 if self._take() else max(self.retry_after(), 0.01)
 
     @property
     def exhausted(self) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models.signals import post_save
 
-from jobs.job_fields import public_changes
+from jobs.job_fields import job_headline, public_changes
 from jobs.models import Job, ScrapeRun, ScrapeStatus
 from jobs.signals import jobs_rescored, scrape_cycle_finished
 from realtime import log
@@ -22,11 +22,7 @@ SNIPPET_CHARS = 240
 def job_summary(job: Job) -> dict[str, Any]:
     """The fields a feed row shows; shared by new_job and job_updated."""
     return {
-        "job_id": job.pk,
-        "title": job.title,
-        "company": job.company,
-        "location": job.location,
-        "workplace": job.workplace,
+        **job_headline(job),
         "score": round(job.score, 4),
         "url": job.url,
         "status": job.status,

@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 
 from jobs.api.authentication import KEY_HEADER
 from jobs.api.serializers import ErrorSerializer
@@ -41,6 +41,23 @@ WRITE_ERRORS: dict[int, OpenApiResponse] = {
     401: UNAUTHORIZED,
     403: FORBIDDEN,
 }
+
+
+def filtered_list_and_detail(
+    serializer: type[Any], filters: type[Any], *, list_summary: str, detail_summary: str
+) -> dict[str, Any]:
+    """The `list` and `retrieve` operations of a read-only, filtered collection, for
+    `extend_schema_view(**...)`: every such collection documents the same errors."""
+    return {
+        "list": extend_schema(
+            summary=list_summary,
+            parameters=[filters],
+            responses={200: serializer(many=True), **FILTERED_LIST_ERRORS},
+        ),
+        "retrieve": extend_schema(
+            summary=detail_summary, responses={200: serializer, **DETAIL_ERRORS}
+        ),
+    }
 
 
 def forbid_unknown_request_fields(

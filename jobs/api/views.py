@@ -27,6 +27,7 @@ from jobs.api.schema import (
     PAGE_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
+    filtered_list_and_detail,
 )
 from jobs.api.serializers import (
     BoardPreviewSerializer,
@@ -222,14 +223,12 @@ class SourceViewSet(
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="List scrape runs, newest first",
-        parameters=[RunFilter],
-        responses={200: ScrapeRunSerializer(many=True), **FILTERED_LIST_ERRORS},
-    ),
-    retrieve=extend_schema(
-        summary="A scrape run", responses={200: ScrapeRunSerializer, **DETAIL_ERRORS}
-    ),
+    **filtered_list_and_detail(
+        ScrapeRunSerializer,
+        RunFilter,
+        list_summary="List scrape runs, newest first",
+        detail_summary="A scrape run",
+    )
 )
 class ScrapeRunViewSet(viewsets.ReadOnlyModelViewSet[ScrapeRun]):
     queryset = ScrapeRun.objects.all()
