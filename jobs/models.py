@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jobs import job_fields
+from jobs.scrapers.registry import ADAPTERS
 from jobs.vocabulary import RemotePreference, SalaryInterval, Workplace
 
 
@@ -101,18 +102,12 @@ class TracksLoadedValues(models.Model):
         self._remember(self.TRACKED_FIELDS if fields is None else fields)
 
 
-class SourceKind(models.TextChoices):
-    GREENHOUSE = "greenhouse", "Greenhouse"
-    LEVER = "lever", "Lever"
-    ASHBY = "ashby", "Ashby"
-    REMOTIVE = "remotive", "Remotive"
-    WORKDAY = "workday", "Workday"
-    SMARTRECRUITERS = "smartrecruiters", "SmartRecruiters"
-    WORKABLE = "workable", "Workable"
-    RECRUITEE = "recruitee", "Recruitee"
-    PERSONIO = "personio", "Personio"
-    BAMBOOHR = "bamboohr", "BambooHR"
-    BREEZY = "breezy", "Breezy"
+# The kinds of board, one per adapter, in the registry's order: an adapter declares its kind
+# and its vendor's name, and nothing else lists them. (The type stubs know only the class form
+# of TextChoices, hence the ignore.)
+SourceKind = models.TextChoices(  # type: ignore[call-overload]
+    "SourceKind", [(a.kind.upper(), (a.kind, a.vendor)) for a in ADAPTERS.values()]
+)
 
 
 class Source(models.Model):

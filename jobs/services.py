@@ -769,17 +769,22 @@ def _refuse_duplicate(kind: str, token: str) -> None:
         )
 
 
-def source_create(*, kind: str, token: str, name: str, api_url: str = "") -> Source:
-    """Save a board to watch: the one write behind add_source, the API and the admin.
-    Checks everything again, so no caller can skip a rule."""
+def _board_token(kind: str, token: str) -> str:
+    """The token in its canonical spelling, or SourceRefused naming the field at fault."""
     if kind not in SourceKind.values:
         raise SourceRefused(
             f"unknown kind {kind!r}; use one of: {', '.join(SourceKind.values)}", field="kind"
         )
     try:
-        token = validate_token(kind, token)
+        return validate_token(kind, token)
     except ValueError as error:
         raise SourceRefused(str(error), field="token") from None
+
+
+def source_create(*, kind: str, token: str, name: str, api_url: str = "") -> Source:
+    """Save a board to watch: the one write behind add_source, the API and the admin.
+    Checks everything again, so no caller can skip a rule."""
+    token = _board_token(kind, token)
     api_url = source_api_url_clean(api_url)
     name = (name or "").strip() or token
     if len(name) > MAX_NAME_LENGTH:
@@ -829,15 +834,7 @@ async def _preview(
         if kind or token:
             if url:
                 raise SourceRefused("give either a URL or a kind and token, not both")
-            if kind not in SourceKind.values:
-                raise SourceRefused(
-                    f"unknown kind {kind!r}; use one of: {', '.join(SourceKind.values)}",
-                    field="kind",
-                )
-            try:
-                board = Detected(kind, validate_token(kind, token))
-            except ValueError as error:
-                raise SourceRefused(str(error), field="token") from None
+            board = Detected(kind, _board_token(kind, token))
             found_via, others = "kind and token", ()
         else:
             if not url.strip():

@@ -75,6 +75,7 @@ class Adapter(Protocol):
     """One job-board vendor. Implementations are stateless and shared."""
 
     kind: str
+    vendor: str  # the vendor's name as people write it ("SmartRecruiters")
     complete: bool
 
     def endpoint(self, token: str, api_url: str | None) -> str:
