@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time as clock
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from alerts import rules, schedule
@@ -367,24 +367,42 @@ def _bundle(channel: Channel, alerts: list[Alert], *, reason: str, now: datetime
     return delivery
 
 
-def release_held(*, now: datetime | None = None, force: bool = False) -> int:
-    """Alerts held by quiet hours go out together once the quiet hours are over."""
-    now = now or timezone.now()
+def _bundle_waiting(
+    route: str,
+    *,
+    reason: str,
+    now: datetime,
+    due: Callable[[Channel, QuerySet[Alert]], QuerySet[Alert] | None],
+    bundled: Callable[[Channel], None] = lambda channel: None,
+) -> int:
+    """For each channel with alerts waiting on `route`: lock the channel (two workers must not
+    bundle the same alerts), let `due` pick what goes now (None: nothing yet), bundle that as
+    one delivery and call `bundled` in the same transaction. Returns how many were made."""
     made = 0
-    waiting = Alert.objects.filter(route=Route.HELD, delivery__isnull=True)
+    waiting = Alert.objects.filter(route=route, delivery__isnull=True)
     for channel_id in set(waiting.values_list("channel_id", flat=True)):
         with transaction.atomic():
             channel = Channel.objects.select_for_update().get(pk=channel_id)
-            quiet = schedule.in_quiet_hours(
-                now, channel.quiet_start, channel.quiet_end, channel.time_zone
-            )
-            if quiet and not force:
-                continue
-            alerts = list(waiting.filter(channel=channel).order_by("id"))
+            chosen = due(channel, waiting.filter(channel=channel))
+            alerts = [] if chosen is None else list(chosen.order_by("id"))
             if alerts:
-                _bundle(channel, alerts, reason="held", now=now)
+                _bundle(channel, alerts, reason=reason, now=now)
+                bundled(channel)
                 made += 1
     return made
+
+
+def release_held(*, now: datetime | None = None, force: bool = False) -> int:
+    """Alerts held by quiet hours go out together once the quiet hours are over."""
+    moment = now or timezone.now()
+
+    def due(channel: Channel, held: QuerySet[Alert]) -> QuerySet[Alert] | None:
+        quiet = schedule.in_quiet_hours(
+            moment, channel.quiet_start, channel.quiet_end, channel.time_zone
+        )
+        return None if quiet and not force else held
+
+    return _bundle_waiting(Route.HELD, reason="held", now=moment, due=due)
 
 
 def last_digest_moment(channel: Channel, *, now: datetime) -> datetime:
@@ -398,22 +416,18 @@ def make_digests(*, now: datetime | None = None, force: bool = False) -> int:
     """At each channel's digest time, what waited for it goes out as one message: the alerts
     made before that moment (later ones wait for the next digest). A worker that was down at
     the time sends it when it is back."""
-    now = now or timezone.now()
-    made = 0
-    waiting = Alert.objects.filter(route=Route.DIGEST, delivery__isnull=True)
-    for channel_id in set(waiting.values_list("channel_id", flat=True)):
-        with transaction.atomic():
-            channel = Channel.objects.select_for_update().get(pk=channel_id)
-            mine = waiting.filter(channel=channel)
-            if not force:
-                mine = mine.filter(created_at__lte=last_digest_moment(channel, now=now))
-            alerts = list(mine.order_by("id"))
-            if alerts:
-                _bundle(channel, alerts, reason="digest", now=now)
-                channel.last_digest_at = now
-                channel.save(update_fields=["last_digest_at"])
-                made += 1
-    return made
+    moment = now or timezone.now()
+
+    def due(channel: Channel, waiting: QuerySet[Alert]) -> QuerySet[Alert]:
+        if force:
+            return waiting
+        return waiting.filter(created_at__lte=last_digest_moment(channel, now=moment))
+
+    def sent(channel: Channel) -> None:
+        channel.last_digest_at = moment
+        channel.save(update_fields=["last_digest_at"])
+
+    return _bundle_waiting(Route.DIGEST, reason="digest", now=moment, due=due, bundled=sent)
 
 
 # --- sending --------------------------------------------------------------------------------
