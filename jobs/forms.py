@@ -24,38 +24,51 @@ from jobs.preferences import (
 )
 
 
-class TermListField(forms.CharField):
+class _TypedInTextField(forms.CharField):
+    """A value typed as text in a textarea: parsed on the way in, written back as text on the
+    way out (a redisplayed form shows the text as typed)."""
+
+    rows = 3
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("strip", False)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": self.rows}))
+        super().__init__(**kwargs)
+
+    def as_text(self, value: Any) -> str:
+        raise NotImplementedError
+
+    def parse(self, text: str) -> Any:
+        raise NotImplementedError
+
+    def prepare_value(self, value: Any) -> str:
+        return value if isinstance(value, str) else self.as_text(value)
+
+    def to_python(self, value: Any) -> Any:
+        return self.parse(str(super().to_python(value) or ""))
+
+
+class TermListField(_TypedInTextField):
     """A list of words or phrases typed comma-separated or one per line."""
 
-    widget = forms.Textarea(attrs={"rows": 3})
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("strip", False)
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value: Any) -> str:
+    def as_text(self, value: Any) -> str:
         return format_terms(value)
 
-    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
-        return parse_terms(str(super().to_python(value) or ""))
+    def parse(self, text: str) -> list[str]:
+        return parse_terms(text)
 
 
-class BoostField(forms.CharField):
+class BoostField(_TypedInTextField):
     """Keywords with a weight each, `python: 2`, one per line or comma-separated."""
 
-    widget = forms.Textarea(attrs={"rows": 4})
+    rows = 4
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("strip", False)
-        super().__init__(**kwargs)
+    def as_text(self, value: Any) -> str:
+        return format_boosts(value)
 
-    def prepare_value(self, value: Any) -> str:
-        return value if isinstance(value, str) else format_boosts(value)
-
-    def to_python(self, value: Any) -> dict[str, float]:  # type: ignore[override]
-        return parse_boosts(str(super().to_python(value) or ""))
+    def parse(self, text: str) -> dict[str, float]:
+        return parse_boosts(text)
 
 
 _LIST_HELP = "Comma-separated or one per line."
