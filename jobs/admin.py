@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -39,6 +40,16 @@ class ScoreBandFilter(admin.SimpleListFilter):
         if band is None:
             return queryset
         return queryset.filter(score__gte=band[0], score__lt=band[1])
+
+
+def _setting(description: str, **values: bool) -> Callable[..., None]:
+    """An admin action that sets a user field of the selected jobs (see JobAdmin._set)."""
+
+    @admin.action(description=description)
+    def action(modeladmin: JobAdmin, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        modeladmin._set(request, queryset, **values)
+
+    return action
 
 
 @admin.register(Job)
@@ -108,21 +119,10 @@ class JobAdmin(admin.ModelAdmin[Job]):
             count += 1
         self.message_user(request, f"{count} job(s) updated.", messages.SUCCESS)
 
-    @admin.action(description="Hide selected jobs")
-    def hide(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        self._set(request, queryset, hidden=True)
-
-    @admin.action(description="Unhide selected jobs")
-    def unhide(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        self._set(request, queryset, hidden=False)
-
-    @admin.action(description="Star selected jobs")
-    def star(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        self._set(request, queryset, starred=True)
-
-    @admin.action(description="Unstar selected jobs")
-    def unstar(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        self._set(request, queryset, starred=False)
+    hide = _setting("Hide selected jobs", hidden=True)
+    unhide = _setting("Unhide selected jobs", hidden=False)
+    star = _setting("Star selected jobs", starred=True)
+    unstar = _setting("Unstar selected jobs", starred=False)
 
 
 @admin.register(ScrapeRun)

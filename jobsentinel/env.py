@@ -7,12 +7,15 @@ message that says what to fix instead of running with a silently wrong value.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+N = TypeVar("N", int, float)
 
 
 def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
@@ -42,6 +45,29 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None)
     raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use true/false, 1/0, yes/no)")
 
 
+def _number(
+    name: str,
+    default: N,
+    parse: Callable[[str], N],
+    what: str,
+    minimum: N | None,
+    maximum: N | None,
+    environ: Mapping[str, str] | None,
+) -> N:
+    value = _raw(name, environ)
+    if value is None or value == "":
+        return default
+    try:
+        number = parse(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not {what}") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} is below the minimum of {minimum}")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name}={number} is above the maximum of {maximum}")
+    return number
+
+
 def env_int(
     name: str,
     default: int,
@@ -50,33 +76,13 @@ def env_int(
     maximum: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:
-    value = _raw(name, environ)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
-    if minimum is not None and number < minimum:
-        raise ImproperlyConfigured(f"{name}={number} is below the minimum of {minimum}")
-    if maximum is not None and number > maximum:
-        raise ImproperlyConfigured(f"{name}={number} is above the maximum of {maximum}")
-    return number
+    return _number(name, default, int, "a whole number", minimum, maximum, environ)
 
 
 def env_float(
     name: str, default: float, *, minimum: float = 0.0, environ: Mapping[str, str] | None = None
 ) -> float:
-    value = _raw(name, environ)
-    if value is None or value == "":
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
-    if number < minimum:
-        raise ImproperlyConfigured(f"{name}={number} is below the minimum of {minimum}")
-    return number
+    return _number(name, default, float, "a number", minimum, None, environ)
 
 
 def env_list(name: str, default: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
