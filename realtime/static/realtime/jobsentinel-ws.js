@@ -558,17 +558,22 @@ export function createJobSocket(options = {}) {
     watchdogTimer = null
   }
 
-  function abandonSilentSocket() {
-    // On a dead network the closing handshake never completes and `onclose` can take
-    // minutes, so stop listening to this socket and move on now.
+  // Stop listening to the current socket and close it; its events no longer reach us.
+  function dropSocket(code, reason) {
     const socket = ws
     detach(socket)
     ws = null
     try {
-      socket.close(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'heartbeat timeout')
+      socket.close(code, reason)
     } catch {
-      // already closing; nothing to do
+      // already closing, or never opened (some implementations throw then): nothing to do
     }
+  }
+
+  function abandonSilentSocket() {
+    // On a dead network the closing handshake never completes and `onclose` can take
+    // minutes, so stop listening to this socket and move on now.
+    dropSocket(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'heartbeat timeout')
     socketGone(CLOSE_CODES.HEARTBEAT_TIMEOUT)
   }
 
@@ -651,16 +656,7 @@ export function createJobSocket(options = {}) {
     wanted = false
     clearRetry()
     stopWatchdog()
-    if (ws) {
-      const socket = ws
-      detach(socket)
-      ws = null
-      try {
-        socket.close(CLOSE_CODES.NORMAL, 'client disconnect')
-      } catch {
-        // closing a socket that never opened can throw in some implementations
-      }
-    }
+    if (ws) dropSocket(CLOSE_CODES.NORMAL, 'client disconnect')
     setState('disconnected')
   }
 
