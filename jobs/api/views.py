@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -69,6 +70,22 @@ from jobs.tasks import scrape_now
 ANY_SEGMENT = r"[^/]+"
 
 
+M = TypeVar("M", bound=Model)
+
+
+# A PATCH: the object, the body checked by its update serializer, the write through a service,
+# and the object as its read serializer shows it.
+def patch_of(view: GenericAPIView[M], checker: type[BaseSerializer[Any]]) -> tuple[M, Any]:
+    instance = view.get_object()
+    serializer = checker(instance, data=view.request.data, partial=True)
+    serializer.is_valid(raise_exception=True)
+    return instance, serializer.validated_data
+
+
+def shown(view: GenericAPIView[M], instance: M, shape: type[BaseSerializer[Any]]) -> Response:
+    return Response(shape(instance, context=view.get_serializer_context()).data)
+
+
 # --- jobs ----------------------------------------------------------------------------------
 
 
@@ -111,11 +128,9 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return jobs
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        job = self.get_object()
-        serializer = JobUpdateSerializer(job, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        job_update(job=job, values=serializer.validated_data)
-        return Response(JobDetailSerializer(job, context=self.get_serializer_context()).data)
+        job, values = patch_of(self, JobUpdateSerializer)
+        job_update(job=job, values=values)
+        return shown(self, job, JobDetailSerializer)
 
 
 # --- sources -------------------------------------------------------------------------------
@@ -182,11 +197,9 @@ class SourceViewSet(
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        source = self.get_object()
-        serializer = SourceUpdateSerializer(source, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        source_update(source=source, values=serializer.validated_data)
-        return Response(SourceSerializer(source, context=self.get_serializer_context()).data)
+        source, values = patch_of(self, SourceUpdateSerializer)
+        source_update(source=source, values=values)
+        return shown(self, source, SourceSerializer)
 
     @extend_schema(
         summary="Scrape a source now",
