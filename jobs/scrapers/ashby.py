@@ -10,7 +10,6 @@ from typing import Any
 from jobs.postings import Posting
 from jobs.scrapers import fields
 from jobs.scrapers.board import Board
-from jobs.vocabulary import Workplace
 
 # Compensation intervals read "1 YEAR", "1 HOUR", ...; any other multiple has no equivalent.
 _INTERVAL = re.compile(r"1 (HOUR|DAY|WEEK|MONTH|YEAR)")
@@ -42,15 +41,14 @@ def _posting(raw: Any, company: str) -> Posting | None:
         company=company,
         url=fields.required_url(job, "jobUrl"),
         location=fields.join_unique(locations),
-        workplace=_workplace(job, locations),
+        workplace=fields.workplace(
+            locations, stated=job.get("workplaceType"), remote=job.get("isRemote")
+        ),
         department=fields.clean_text(job.get("department")) or fields.clean_text(job.get("team")),
         employment_type=fields.employment_type(job.get("employmentType")),
         description_html=fields.html_text(job.get("descriptionHtml")),
         apply_url=fields.web_url(job.get("applyUrl")),
-        salary_min=salary.min,
-        salary_max=salary.max,
-        salary_currency=salary.currency,
-        salary_interval=salary.interval,
+        **salary.posting_fields(),
         posted_at=fields.parse_datetime(job.get("publishedAt")),
     )
 
@@ -62,16 +60,6 @@ def _locations(job: dict[str, Any]) -> list[str]:
         fields.clean_text(job.get("location")),
         *(fields.clean_text(fields.as_dict(item).get("location")) for item in others),
     ]
-
-
-def _workplace(job: dict[str, Any], locations: list[str]) -> str:
-    stated = fields.stated_workplace(job.get("workplaceType"))
-    if stated:
-        return stated
-    # Older boards have only the isRemote flag.
-    if job.get("isRemote") is True:
-        return Workplace.REMOTE
-    return fields.infer_workplace(locations)
 
 
 def _salary(value: Any) -> fields.Salary:

@@ -89,10 +89,7 @@ def _posting(raw: Any, details: dict[str, Any], token: str, company: str) -> Pos
         employment_type=fields.employment_type(job.get("employmentStatusLabel")),
         description_html=fields.html_text(job.get("description")),
         apply_url=url,
-        salary_min=salary.min,
-        salary_max=salary.max,
-        salary_currency=salary.currency,
-        salary_interval=salary.interval,
+        **salary.posting_fields(),
         posted_at=fields.parse_datetime(job.get("datePosted")),
     )
 

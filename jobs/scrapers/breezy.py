@@ -43,10 +43,7 @@ def _posting(raw: Any, company: str) -> Posting:
         department=fields.clean_text(position.get("department")),
         employment_type=fields.employment_type(fields.as_dict(position.get("type")).get("name")),
         apply_url=url.rstrip("/") + "/apply",
-        salary_min=salary.min,
-        salary_max=salary.max,
-        salary_currency=salary.currency,
-        salary_interval=salary.interval,
+        **salary.posting_fields(),
         posted_at=fields.parse_datetime(position.get("published_date")),
     )
 

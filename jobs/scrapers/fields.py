@@ -168,6 +168,15 @@ class Salary:
     currency: str = ""
     interval: str = ""
 
+    def posting_fields(self) -> dict[str, Any]:
+        """The band as a Posting's salary fields."""
+        return {
+            "salary_min": self.min,
+            "salary_max": self.max,
+            "salary_currency": self.currency,
+            "salary_interval": self.interval,
+        }
+
 
 NO_SALARY = Salary()
 
@@ -201,6 +210,31 @@ def infer_workplace(places: Iterable[str], *, concrete_is_onsite: bool = True) -
     if any(_HYBRID_WORD.search(name) for name in names):
         return Workplace.HYBRID
     return Workplace.ONSITE if names and concrete_is_onsite else Workplace.UNKNOWN
+
+
+def workplace(
+    places: Iterable[str],
+    *,
+    stated: object = None,
+    remote: object = None,
+    hybrid: object = None,
+    onsite: object = None,
+    concrete_is_onsite: bool = True,
+) -> str:
+    """What the vendor says, most explicit first: its own workplace field (`stated`) when it
+    names one we know; then its flags, each counting only when it is exactly true; then the
+    place names (see infer_workplace)."""
+    named = stated_workplace(stated)
+    if named:
+        return named
+    for flag, meaning in (
+        (remote, Workplace.REMOTE),
+        (hybrid, Workplace.HYBRID),
+        (onsite, Workplace.ONSITE),
+    ):
+        if flag is True:
+            return meaning
+    return infer_workplace(places, concrete_is_onsite=concrete_is_onsite)
 
 
 _EMPLOYMENT_TYPES = {

@@ -15,7 +15,6 @@ from jobs.scrapers import fields
 from jobs.scrapers.base import PayloadError, parse_each
 from jobs.scrapers.board import Board
 from jobs.scrapers.http import HttpClient
-from jobs.vocabulary import Workplace
 
 PAGE_SIZE = 100
 # 100 pages of 100 is far beyond any real board; past it the server is ignoring `skip`.
@@ -66,29 +65,19 @@ def _posting(raw: Any, company: str) -> Posting:
         company=company,
         url=fields.required_url(posting, "hostedUrl"),
         location=fields.join_unique([location, *all_locations]),
-        workplace=_workplace(posting.get("workplaceType"), [location, *all_locations]),
+        # "unspecified": a city alone does not say the job is on-site, but "Remote" does say remote.
+        workplace=fields.workplace(
+            [location, *all_locations],
+            stated=posting.get("workplaceType"),
+            concrete_is_onsite=False,
+        ),
         department=fields.clean_text(categories.get("department"))
         or fields.clean_text(categories.get("team")),
         employment_type=fields.employment_type(categories.get("commitment")),
         description_html=_description(posting),
         apply_url=fields.web_url(posting.get("applyUrl")),
-        salary_min=salary.min,
-        salary_max=salary.max,
-        salary_currency=salary.currency,
-        salary_interval=salary.interval,
+        **salary.posting_fields(),
         posted_at=fields.from_epoch_ms(posting.get("createdAt")),
-    )
-
-
-def _workplace(value: Any, locations: list[str]) -> str:
-    stated = fields.stated_workplace(value)
-    if stated:
-        return stated
-    # "unspecified": a city alone does not say the job is on-site, but "Remote" does say remote.
-    return (
-        fields.infer_workplace(locations, concrete_is_onsite=False)
-        if locations
-        else Workplace.UNKNOWN
     )
 
 

@@ -11,7 +11,6 @@ from typing import Any
 from jobs.postings import Posting
 from jobs.scrapers import fields
 from jobs.scrapers.board import Board
-from jobs.vocabulary import Workplace
 
 _INTERVALS = {
     "hour": "hour", "hourly": "hour", "day": "day", "daily": "day", "week": "week",
@@ -48,7 +47,12 @@ def _posting(raw: Any, company: str) -> Posting | None:
         company=fields.clean_text(offer.get("company_name")) or company,
         url=fields.required_url(offer, "careers_url"),
         location=fields.join_unique(places),
-        workplace=_workplace(offer, places),
+        workplace=fields.workplace(
+            places,
+            remote=offer.get("remote"),
+            hybrid=offer.get("hybrid"),
+            onsite=offer.get("on_site"),
+        ),
         department=fields.clean_text(offer.get("department")),
         employment_type=_employment_type(offer),
         description_html="\n".join(
@@ -60,10 +64,7 @@ def _posting(raw: Any, company: str) -> Posting | None:
             if part.strip()
         ),
         apply_url=fields.web_url(offer.get("careers_apply_url")),
-        salary_min=salary.min,
-        salary_max=salary.max,
-        salary_currency=salary.currency,
-        salary_interval=salary.interval,
+        **salary.posting_fields(),
         posted_at=recruitee_datetime(offer.get("published_at"))
         or recruitee_datetime(offer.get("created_at")),
     )
@@ -94,16 +95,6 @@ def _places(offer: dict[str, Any]) -> list[str]:
             sep=", ",
         )
     ]
-
-
-def _workplace(offer: dict[str, Any], places: list[str]) -> str:
-    if offer.get("remote") is True:
-        return Workplace.REMOTE
-    if offer.get("hybrid") is True:
-        return Workplace.HYBRID
-    if offer.get("on_site") is True:
-        return Workplace.ONSITE
-    return fields.infer_workplace(places)
 
 
 def _employment_type(offer: dict[str, Any]) -> str:

@@ -50,10 +50,7 @@ def _posting(raw: Any, company: str) -> Posting:
         department=fields.clean_text(job.get("category")),
         employment_type=fields.employment_type(job.get("job_type")),
         description_html=fields.html_text(job.get("description")),
-        salary_min=salary.min,
-        salary_max=salary.max,
-        salary_currency=salary.currency,
-        salary_interval=salary.interval,
+        **salary.posting_fields(),
         posted_at=fields.parse_datetime(job.get("publication_date")),
     )
 

@@ -12,7 +12,6 @@ from jobs.scrapers import fields
 from jobs.scrapers.base import BoardNotFound, PayloadError, parse_each, path_segment
 from jobs.scrapers.board import Board
 from jobs.scrapers.http import HttpClient
-from jobs.vocabulary import Workplace
 
 PAGE_SIZE = 100  # the API's maximum
 MAX_PAGES = 100
@@ -131,7 +130,10 @@ def _posting(raw: Any, details: dict[str, Any], company: str) -> Posting:
         company=fields.clean_text(fields.as_dict(merged.get("company")).get("name")) or company,
         url=url,
         location=place,
-        workplace=_workplace(location, place),
+        # Both flags false is how most postings read, on-site or not: only a place name says so.
+        workplace=fields.workplace(
+            [place], remote=location.get("remote"), hybrid=location.get("hybrid")
+        ),
         department=fields.clean_text(fields.as_dict(merged.get("department")).get("label"))
         or fields.clean_text(fields.as_dict(merged.get("function")).get("label")),
         employment_type=fields.employment_type(
@@ -141,15 +143,6 @@ def _posting(raw: Any, details: dict[str, Any], company: str) -> Posting:
         apply_url=fields.web_url(merged.get("applyUrl")),
         posted_at=fields.parse_datetime(merged.get("releasedDate")),
     )
-
-
-def _workplace(location: dict[str, Any], place: str) -> str:
-    if location.get("remote") is True:
-        return Workplace.REMOTE
-    if location.get("hybrid") is True:
-        return Workplace.HYBRID
-    # Both flags false is how most postings read, on-site or not: only a place name says so.
-    return fields.infer_workplace([place])
 
 
 def _job_ad(detail: dict[str, Any]) -> str:

@@ -9,7 +9,6 @@ from jobs.postings import Posting
 from jobs.scrapers import fields
 from jobs.scrapers.base import parse_each
 from jobs.scrapers.board import Board
-from jobs.vocabulary import Workplace
 
 
 class WorkableAdapter(Board):
@@ -47,7 +46,9 @@ def _posting(raw: Any, company: str) -> Posting:
         if job.get("url")
         else fields.required_url(job, "shortlink"),
         location=fields.join_unique(places),
-        workplace=_workplace(job, places),
+        workplace=fields.workplace(
+            places, stated=job.get("workplace"), remote=job.get("telecommuting")
+        ),
         department=fields.clean_text(job.get("department"))
         or fields.clean_text(job.get("function")),
         employment_type=fields.employment_type(job.get("employment_type")),
@@ -80,15 +81,6 @@ def _places(job: dict[str, Any]) -> list[str]:
             )
         ]
     return places
-
-
-def _workplace(job: dict[str, Any], places: list[str]) -> str:
-    stated = fields.stated_workplace(job.get("workplace"))
-    if stated:
-        return stated
-    if job.get("telecommuting") is True:
-        return Workplace.REMOTE
-    return fields.infer_workplace(places)
 
 
 adapter = WorkableAdapter()

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from jobs.postings import Posting
+from jobs.scrapers import fields
 from jobs.scrapers.base import PayloadError, SourceError, build_url, parse_each
 from jobs.scrapers.fields import (
     employment_type,
@@ -170,3 +171,23 @@ def test_parse_each_fails_when_nothing_parses():
     with pytest.raises(PayloadError, match="Test: no job could be parsed; first problem: job #0"):
         parse_each([{}, {}], _posting, where="Test")
     assert parse_each([{"skip": "1"}, {}], _posting, where="Test") == []
+
+
+@pytest.mark.parametrize(
+    ("places", "options", "expected"),
+    [
+        # The vendor's own field wins over its flags and the place names.
+        (["Berlin"], {"stated": "Hybrid", "remote": True}, "hybrid"),
+        # A field that names nothing we know falls through to the flags.
+        (["Berlin"], {"stated": "unspecified", "remote": True}, "remote"),
+        (["Berlin"], {"hybrid": True}, "hybrid"),
+        (["Remote"], {"onsite": True}, "onsite"),
+        # Flags count only when exactly true (a "true" string is not).
+        (["Berlin"], {"remote": "true"}, "onsite"),
+        (["Berlin", "Remote - EU"], {}, "remote"),
+        (["Berlin"], {"concrete_is_onsite": False}, "unknown"),
+        ([], {}, "unknown"),
+    ],
+)
+def test_workplace_prefers_what_the_vendor_states(places, options, expected):
+    assert fields.workplace(places, **options) == expected
