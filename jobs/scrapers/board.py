@@ -8,11 +8,12 @@ another format override `fetch` and `parse` and keep the rest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from jobs.postings import Posting
 from jobs.scrapers import fields
-from jobs.scrapers.base import build_url, parse_each, path_segment
+from jobs.scrapers.base import PayloadError, build_url, parse_each, path_segment
 from jobs.scrapers.http import HttpClient
 
 
@@ -57,3 +58,27 @@ class Board:
     def posting(self, raw: Any, company: str) -> Posting | None:
         """One job of the board as a Posting; None leaves it out on purpose (unlisted)."""
         raise NotImplementedError
+
+
+class PagedBoard(Board):
+    """A board listed in pages of `page_size` jobs, by offset."""
+
+    def __init__(self, *, page_size: int = 100, max_pages: int = 100) -> None:
+        self.page_size = page_size
+        # Far beyond any real board: past it the server is ignoring the offset.
+        self.max_pages = max_pages
+
+    async def pages(
+        self,
+        client: HttpClient,
+        url: str,
+        params: Callable[[int], dict[str, int]],
+        last: Callable[[list[Any]], bool],
+    ) -> list[Any]:
+        """Every page: `params(offset)` asks for one, `last(pages so far)` says when to stop."""
+        pages: list[Any] = []
+        for number in range(self.max_pages):
+            pages.append(await client.get_json(url, params=params(number * self.page_size)))
+            if last(pages):
+                return pages
+        raise PayloadError(f"{self.vendor} {url}: still more jobs after {self.max_pages} pages")

@@ -12,41 +12,29 @@ from typing import Any
 
 from jobs.postings import Posting
 from jobs.scrapers import fields
-from jobs.scrapers.base import PayloadError, parse_each
-from jobs.scrapers.board import Board
+from jobs.scrapers.base import parse_each
+from jobs.scrapers.board import PagedBoard
 from jobs.scrapers.http import HttpClient
-
-PAGE_SIZE = 100
-# 100 pages of 100 is far beyond any real board; past it the server is ignoring `skip`.
-MAX_PAGES = 100
 
 # "per-year-salary", "per-month-salary", "per-hour-wage", ...; "one-time" has no interval.
 _INTERVAL = re.compile(r"per-(hour|day|week|month|year)-")
 
 
-class LeverAdapter(Board):
+class LeverAdapter(PagedBoard):
     kind = "lever"
     vendor = "Lever"
     base_url = "https://api.lever.co"
-
-    def __init__(self, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
-        self.page_size = page_size
-        self.max_pages = max_pages
-
     path_template = "/v0/postings/{token}?mode=json"
 
     async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
-        """Every page: a page as long as `limit` may have a successor, a shorter one is last."""
-        url = self.endpoint(token, api_url)
-        pages: list[Any] = []
-        for number in range(self.max_pages):
-            params = {"skip": number * self.page_size, "limit": self.page_size}
-            page = await client.get_json(url, params=params)
-            pages.append(page)
-            if not isinstance(page, list) or len(page) < self.page_size:
-                # A non-list is left for parse() to report as a changed shape.
-                return pages
-        raise PayloadError(f"Lever {url}: still more jobs after {self.max_pages} pages")
+        """Every page: a page as long as `limit` may have a successor, a shorter one is last.
+        A non-list ends the paging and is left for parse() to report as a changed shape."""
+        return await self.pages(
+            client,
+            self.endpoint(token, api_url),
+            lambda offset: {"skip": offset, "limit": self.page_size},
+            lambda pages: not isinstance(pages[-1], list) or len(pages[-1]) < self.page_size,
+        )
 
     def parse(self, payloads: list[Any], *, company: str) -> list[Posting]:
         postings = [item for page in payloads for item in fields.require_list(page, "Lever page")]

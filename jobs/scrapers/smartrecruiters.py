@@ -10,47 +10,40 @@ from typing import Any
 from jobs.postings import Posting
 from jobs.scrapers import fields
 from jobs.scrapers.base import BoardNotFound, PayloadError, parse_each, path_segment
-from jobs.scrapers.board import Board
+from jobs.scrapers.board import PagedBoard
 from jobs.scrapers.http import HttpClient
-
-PAGE_SIZE = 100  # the API's maximum
-MAX_PAGES = 100
 
 # The job ad's sections, in the order the posting page shows them.
 _SECTIONS = ("companyDescription", "jobDescription", "qualifications", "additionalInformation")
 
 
-class SmartRecruitersAdapter(Board):
+class SmartRecruitersAdapter(PagedBoard):
     kind = "smartrecruiters"
     vendor = "SmartRecruiters"
     base_url = "https://api.smartrecruiters.com"
-
-    def __init__(self, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
-        self.page_size = page_size
-        self.max_pages = max_pages
-
     path_template = "/v1/companies/{token}/postings"
+    # Pages of 100 (PagedBoard's default) are the API's maximum.
+
+    def _page(self, offset: int) -> dict[str, int]:
+        return {"limit": self.page_size, "offset": offset}
+
+    def _listed_all(self, pages: list[Any]) -> bool:
+        content = fields.as_dict(pages[-1]).get("content")
+        if not isinstance(content, list) or not content or len(content) < self.page_size:
+            return True
+        total = fields.as_dict(pages[-1]).get("totalFound")
+        seen = sum(len(fields.as_dict(page).get("content") or []) for page in pages)
+        return not isinstance(total, int) or seen >= total
 
     async def fetch(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
         """One envelope: the list pages and each posting's detail by id."""
         url = self.endpoint(token, api_url)
-        pages: list[Any] = []
-        seen = 0
-        for number in range(self.max_pages):
-            params = {"limit": self.page_size, "offset": number * self.page_size}
-            page = await client.get_json(url, params=params)
-            pages.append(page)
-            content = fields.as_dict(page).get("content")
-            if not isinstance(content, list) or not content:
-                break
-            seen += len(content)
-            total = fields.as_dict(page).get("totalFound")
-            if not isinstance(total, int) or seen >= total or len(content) < self.page_size:
-                break
-        else:
-            raise PayloadError(
-                f"SmartRecruiters {url}: still more jobs after {self.max_pages} pages"
-            )
+        pages = await self.pages(
+            client,
+            url,
+            lambda offset: {"limit": self.page_size, "offset": offset},
+            self._listed_all,
+        )
         details: dict[str, Any] = {}
         for posting_id in _ids(pages):
             try:
@@ -61,8 +54,7 @@ class SmartRecruitersAdapter(Board):
 
     async def fetch_preview(self, client: HttpClient, token: str, api_url: str | None) -> list[Any]:
         """The first page only, without details: enough to count (`totalFound`) and show."""
-        params = {"limit": self.page_size, "offset": 0}
-        page = await client.get_json(self.endpoint(token, api_url), params=params)
+        page = await client.get_json(self.endpoint(token, api_url), params=self._page(0))
         return [{"pages": [page], "details": {}}]
 
     def declared_total(self, payloads: list[Any]) -> int | None:
