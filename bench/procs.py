@@ -120,6 +120,22 @@ class LineReader:
             raise TimeoutError(f"no output from the child in {timeout} s") from None
 
 
+def children(pid: int, *, named: bytes) -> list[int]:
+    """The live children of `pid` whose command line contains `named`, from /proc."""
+    try:
+        pids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return []
+    found = []
+    for child in pids:
+        try:
+            if named in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+        except FileNotFoundError:
+            continue  # gone meanwhile
+    return found
+
+
 def rss_kb(pid: int) -> int:
     """Resident set size of one process, from /proc/<pid>/status (VmRSS, in KiB)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -1,6 +1,7 @@
 """The servers under test, each a subprocess on a free loopback port with its own state.
 
-- `daphne`: JobSentinel exactly as `manage.py serve` starts it (`serve.daphne_command`), in a
+- `daphne`: JobSentinel started by `manage.py serve --no-worker` (`--workers N`: N daphne
+  processes on one socket; CPU and memory are their sums), in a
   fresh data directory (`manage.py migrate` first), production-like (`DJANGO_DEBUG=false`),
   with the connection caps raised and heartbeats pushed out of the way. Embedded mode: no
   Redis, SQLite in the data directory. Redis mode: `REDIS_URL` on a flushed bench database,
@@ -44,17 +45,22 @@ class ServerSpec:
     kind: Kind
     mode: Mode | None = None
     database: Database = "sqlite"
+    workers: int = 1  # daphne processes (`serve --workers`)
 
     @property
     def label(self) -> str:
         if self.kind == "reference":
             return "reference (websockets)"
         db = "PostgreSQL" if self.database == "postgres" else "SQLite"
-        return f"daphne {self.mode} ({db})"
+        processes = f", {self.workers} web processes" if self.workers > 1 else ""
+        return f"daphne {self.mode} ({db}{processes})"
 
     @property
     def key(self) -> str:
-        return "reference" if self.kind == "reference" else f"{self.mode}-{self.database}"
+        if self.kind == "reference":
+            return "reference"
+        processes = f"-w{self.workers}" if self.workers > 1 else ""
+        return f"{self.mode}-{self.database}{processes}"
 
 
 REFERENCE = ServerSpec("reference")
@@ -153,11 +159,18 @@ class Server:
         assert self.process is not None
         return self.process.pid
 
+    def server_pids(self) -> list[int]:
+        """The processes that serve: `serve`'s daphne children (not `serve` itself, which only
+        supervises), or the reference server."""
+        if self.spec.kind == "reference":
+            return [self.pid]
+        return procs.children(self.pid, named=b"daphne")
+
     def rss_kb(self) -> int:
-        return procs.rss_kb(self.pid)
+        return sum(procs.rss_kb(pid) for pid in self.server_pids())
 
     def cpu_seconds(self) -> float:
-        return procs.cpu_seconds(self.pid)
+        return sum(procs.cpu_seconds(pid) for pid in self.server_pids())
 
     def settle(self, *, idle_cpu: float = 0.02, window: float = 0.5, timeout: float = 30) -> bool:
         """Wait until the server is idle (under `idle_cpu` CPU-seconds per `window`)."""
@@ -232,17 +245,16 @@ class Server:
             command = [sys.executable, "-m", "bench.reference_server", "--port", str(self.port)]
             health = f"http://127.0.0.1:{self.port}/health"
         else:
-            from realtime.management.commands.serve import daphne_command
-
             self.prepare()
-            command = daphne_command("127.0.0.1", self.port)
+            command = [sys.executable, "manage.py", "serve", "--no-worker", "--host", "127.0.0.1"]
+            command += ["--port", str(self.port), "--workers", str(self.spec.workers)]
             health = f"http://127.0.0.1:{self.port}/api/v1/health"
         self.process = procs.spawn(command, env=self.env, log_path=self.log_path)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.spec.label} exited early; see {self.log_path}")
-            if _http_ok(health):
+            if _http_ok(health) and len(self.server_pids()) == self.spec.workers:
                 return self
             time.sleep(0.2)
         raise RuntimeError(f"{self.spec.label} did not become healthy; see {self.log_path}")

@@ -312,7 +312,14 @@ FETCH_DEADLINE_SECONDS = env_float("JOBSENTINEL_FETCH_DEADLINE_SECONDS", 120.0, 
 # ...and for all requests of one board (pages, details), pacing included.
 BOARD_DEADLINE_SECONDS = env_float("JOBSENTINEL_BOARD_DEADLINE_SECONDS", 900.0, minimum=1.0)
 # Web server processes `serve` starts on one listening socket.
-WEB_WORKERS = env_int("JOBSENTINEL_WEB_WORKERS", 1, minimum=1, maximum=64)
+WEB_WORKERS_MAX = 64
+WEB_WORKERS = env_int("JOBSENTINEL_WEB_WORKERS", 1, minimum=1, maximum=WEB_WORKERS_MAX)
+# Set by `serve` for each web process it starts, never by hand: the inherited descriptor of
+# the server-wide connection table (realtime/connections.py) and the process's row in it.
+# Unset (plain `daphne`, the tests' in-process servers): caps and counts are per process.
+_table_fd = env_int("JOBSENTINEL_CONNECTION_TABLE_FD", -1, minimum=-1)
+WEB_CONNECTION_TABLE_FD: int | None = None if _table_fd < 0 else _table_fd
+WEB_WORKER_INDEX = env_int("JOBSENTINEL_WEB_WORKER_INDEX", 1, minimum=1, maximum=WEB_WORKERS_MAX)
 # Board fetches in flight at once in one process (sources on different hosts; one host is
 # always asked one request at a time, at its pace).
 SCRAPE_CONCURRENCY = env_int("JOBSENTINEL_SCRAPE_CONCURRENCY", 8, minimum=1, maximum=64)

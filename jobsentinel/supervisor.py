@@ -3,16 +3,19 @@
 A child that exits is logged and started again after a backoff (1 s doubling to 30 s, back to
 1 s once it has run for a healthy minute); the others are never touched. SIGINT or SIGTERM to
 the supervisor stops every child (SIGTERM, then SIGKILL after a grace period) and returns.
-Children are described by kind and index, so N processes of one kind are N specs.
+Children are described by kind and index, so N processes of one kind are N specs; a spec may
+also name descriptors the child inherits (the web servers' shared listening socket), variables
+added to its environment, and what to do when it exits (free what it held).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -29,6 +32,10 @@ class ChildSpec:
     kind: str
     command: Sequence[str]
     index: int = 1
+    pass_fds: tuple[int, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    # Called once the child has exited, before it is started again: it must not block.
+    on_exit: Callable[[], None] | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
@@ -84,7 +91,11 @@ class Supervisor:
     def _start(self, child: Child) -> None:
         child.restart_at = None
         try:
-            child.process = subprocess.Popen(list(child.spec.command))
+            child.process = subprocess.Popen(
+                list(child.spec.command),
+                pass_fds=child.spec.pass_fds,
+                env={**os.environ, **child.spec.env} if child.spec.env else None,
+            )
         except OSError as exc:  # cannot even start (e.g. out of processes): try again later
             logger.error("%s could not start: %s", child.spec.name, exc)
             child.process = None
@@ -114,6 +125,11 @@ class Supervisor:
             ran,
             child.backoff,
         )
+        if child.spec.on_exit is not None:
+            try:
+                child.spec.on_exit()
+            except Exception:  # the other children matter more than this clean-up
+                logger.exception("%s: clean-up after exit failed", child.spec.name)
         self._schedule_restart(child)
 
     def _schedule_restart(self, child: Child) -> None:

@@ -30,6 +30,11 @@
 7. Graceful restart. On SIGTERM/SIGINT daphne just drops every socket (clients see 1006 and
    cannot tell a restart from a crash). Before the reactor shuts down, every open socket is sent
    1012 "service restart", so clients reconnect promptly (with jitter) and resume.
+8. An inherited listening socket keeps its address family. `manage.py serve` binds the socket
+   once and each daphne adopts it (`--fd`); Twisted's `fd:` endpoint assumes IPv4 unless told
+   otherwise, and cannot be told (its `domain` stays a string), so on an IPv6 address every
+   peer address came out garbled, and the per-address caps with them. The family is read from
+   the socket itself.
 """
 
 from __future__ import annotations
@@ -225,6 +230,30 @@ def access_log_without_query_strings() -> None:
     AccessLogGenerator._jobsentinel_no_query = True
 
 
+def adopted_sockets_keep_their_family() -> None:
+    import socket
+
+    from twisted.internet import endpoints
+    from twisted.plugins import fd_endpoint
+
+    # Twisted's own types would have it that methods are never replaced: this is the point.
+    parser_class: Any = fd_endpoint._FDParser
+    if getattr(parser_class, "_jobsentinel_family", False):
+        return
+    original = parser_class._parseServer
+
+    @functools.wraps(original)
+    def parse(self: Any, reactor: Any, fileno: str, domain: Any = None) -> Any:
+        descriptor = int(fileno)
+        probe = socket.socket(fileno=descriptor)  # family detected from the descriptor
+        family = probe.family
+        probe.detach()  # the descriptor stays open, for Twisted
+        return endpoints.AdoptedStreamServerEndpoint(reactor, descriptor, family)
+
+    parser_class._parseServer = parse
+    parser_class._jobsentinel_family = True
+
+
 def install() -> None:
     """Apply the adjustments if this process is a daphne server; otherwise do nothing."""
     if "daphne.server" not in sys.modules:
@@ -234,3 +263,4 @@ def install() -> None:
     fast_sends_and_slow_readers()
     close_frames_instead_of_drops()
     close_sockets_on_shutdown()
+    adopted_sockets_keep_their_family()

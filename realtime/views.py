@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import asdict
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -53,9 +54,12 @@ async def health(request: HttpRequest) -> JsonResponse:
         "version": __version__,
         "database": "ok" if db_ok else "unavailable",
         "channel_layer": {"status": "ok" if layer_ok else "unavailable", "mode": publish.mode()},
-        "active_connections": registry.total,
+        "active_connections": registry.total,  # the whole server's, every web process's
         "last_event_id": last_event_id,
     }
+    workers = registry.workers()
+    if workers is not None:  # one of `serve`'s web processes: each one's share
+        body["workers"] = [asdict(worker) for worker in workers]
     return JsonResponse(body, status=200 if healthy else 503)
 
 

@@ -1,10 +1,11 @@
-"""`manage.py serve`: what `make run` starts. daphne on $HOST:$PORT plus the background worker,
-both supervised (a child that dies is restarted, the other keeps running); Ctrl-C (or SIGTERM)
-stops them all."""
+"""`manage.py serve`: what `make run` starts. N daphne processes (`--workers`) accepting on one
+socket bound here on $HOST:$PORT, plus the background worker, all supervised (a child that dies
+is restarted, the others keep running); Ctrl-C (or SIGTERM) stops them all."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import socket
 import sys
 from typing import Any
@@ -14,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobsentinel.exposure import serve_refusal
 from jobsentinel.supervisor import ChildSpec, Supervisor
+from realtime.connections import ConnectionTable
 
 # daphne's own limits sit above the app's (JOBSENTINEL_WS_MAX_MESSAGE_BYTES), so an oversized
 # message gets the app's 1009 close instead of a dropped TCP connection.
@@ -24,15 +26,20 @@ PING_INTERVAL = 20
 PING_TIMEOUT = 30
 
 
-def daphne_command(host: str, port: int) -> list[str]:
+# Connections the kernel queues on the listening socket before a web process accepts them:
+# above Twisted's 50, so a burst of reconnects (every client after a restart) is not refused.
+# The kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 1024
+
+
+def daphne_command(fd: int) -> list[str]:
+    """daphne serving on the listening socket inherited as descriptor `fd`."""
     return [
         sys.executable,
         "-m",
         "daphne",
-        "--bind",
-        host,
-        "--port",
-        str(port),
+        "--fd",
+        str(fd),
         "--ping-interval",
         str(PING_INTERVAL),
         "--ping-timeout",
@@ -47,22 +54,52 @@ def daphne_command(host: str, port: int) -> list[str]:
     ]
 
 
-def port_in_use(host: str, port: int) -> str | None:
-    """Why `host:port` cannot be bound (another server holds it), or None. Checked before
-    anything is announced, so a busy port fails at once instead of after the worker started."""
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound once here and shared by every web process (each
+    inherits it and accepts on it), so a web process that restarts never unbinds the port.
+    Raises CommandError saying why when it cannot be bound (a busy port, an unknown host),
+    before anything is announced or started."""
     try:
-        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        family, kind, proto, _, address = infos[0]
     except OSError as exc:
-        return f"cannot resolve {host}: {exc}"
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        # As daphne binds: a port left in TIME_WAIT by a previous run is not "in use".
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            return exc.strerror or str(exc)
-    return None
+        raise CommandError(f"Cannot serve on {host}:{port}: cannot resolve {host}: {exc}") from None
+    listener = socket.socket(family, kind, proto)
+    try:
+        # As Twisted binds: a port left in TIME_WAIT by a previous run is not "in use".
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        listener.close()
+        raise CommandError(
+            f"Cannot serve on {host}:{port}: {exc.strerror or exc}. Another server is probably "
+            "running there: stop it, or choose another port (PORT=8001 make run, or --port)."
+        ) from None
+    listener.setblocking(False)  # Twisted requires it of an adopted socket
+    return listener
+
+
+def web_specs(listener: socket.socket, table: ConnectionTable, workers: int) -> list[ChildSpec]:
+    """N daphne processes on one listening socket, each with its row of the connection table,
+    which is zeroed when the process exits so that its sockets are no longer counted."""
+    fds = (listener.fileno(), table.fd)
+    return [
+        ChildSpec(
+            "web",
+            daphne_command(listener.fileno()),
+            index=worker,
+            pass_fds=fds,
+            env={
+                "JOBSENTINEL_CONNECTION_TABLE_FD": str(table.fd),
+                "JOBSENTINEL_WEB_WORKER_INDEX": str(worker),
+            },
+            on_exit=functools.partial(table.release, worker),
+        )
+        for worker in range(1, workers + 1)
+    ]
 
 
 def worker_command() -> list[str]:
@@ -79,7 +116,7 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=settings.WEB_WORKERS,
-            help="web server processes (env JOBSENTINEL_WEB_WORKERS; 1 for now)",
+            help="web server processes sharing the port (env JOBSENTINEL_WEB_WORKERS)",
         )
         parser.add_argument(
             "--no-worker",
@@ -97,19 +134,22 @@ class Command(BaseCommand):
         refusal = serve_refusal(bind=host)
         if refusal is not None:
             raise CommandError(refusal)
-        if web_workers != 1:
-            raise CommandError("--workers: only 1 web server process is supported for now")
-        busy = port_in_use(host, port)
-        if busy is not None:
+        if not 1 <= web_workers <= settings.WEB_WORKERS_MAX:
             raise CommandError(
-                f"Cannot serve on {host}:{port}: {busy}. Another server is probably running "
-                "there: stop it, or choose another port (PORT=8001 make run, or --port)."
+                f"--workers {web_workers}: the number of web server processes must be between "
+                f"1 and {settings.WEB_WORKERS_MAX} (about one per CPU core; see docs/deployment.md)"
             )
-        specs = [
-            ChildSpec("web", daphne_command(host, port), index=i + 1) for i in range(web_workers)
-        ]
+        listener = listen(host, port)
+        table = ConnectionTable.create(web_workers)
+        specs = web_specs(listener, table, web_workers)
         if not (options["no_worker"] or options["no_scheduler"]):
             specs.append(ChildSpec("worker", worker_command()))
-        self.stdout.write(f"JobSentinel on http://{host}:{port}/ (Ctrl-C stops)")
-        Supervisor(specs).run()
+        shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        processes = f" ({web_workers} web processes)" if web_workers > 1 else ""
+        self.stdout.write(f"JobSentinel on http://{shown}:{port}/{processes} (Ctrl-C stops)")
+        try:
+            Supervisor(specs).run()
+        finally:
+            listener.close()
+            table.close()
         self.stdout.write("Stopped.")
