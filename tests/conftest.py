@@ -176,21 +176,24 @@ class Daphne:
     def ws_url(self) -> str:
         return f"ws://{self.authority}/api/v1/ws/jobs"
 
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "daphne",
+            "--bind",
+            self.bind,
+            "--port",
+            str(self.port),
+            *self.extra_args,
+            "jobsentinel.asgi:application",
+        ]
+
     def start(self, timeout: float = 30.0, *, healthy: bool = True) -> Daphne:
         """Start and wait until the health check answers (200, or anything with healthy=False)."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "--bind",
-                self.bind,
-                "--port",
-                str(self.port),
-                *self.extra_args,
-                "jobsentinel.asgi:application",
-            ],
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=log,

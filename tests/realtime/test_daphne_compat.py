@@ -129,3 +129,23 @@ def test_graceful_restart_relies_on_on_open_and_shutdown_triggers() -> None:
 
     assert parameters(WebSocketProtocol.onOpen) == ["self"]
     assert hasattr(reactor, "addSystemEventTrigger")
+
+
+def test_an_adopted_socket_keeps_its_family() -> None:
+    """Patch 8: Twisted's `fd:` endpoint takes its family from `domain` (IPv4 unless given, and
+    a string when given, which adoptStreamPort refuses); the patch reads it from the socket."""
+    import socket
+
+    from twisted.internet import reactor
+    from twisted.internet.endpoints import AdoptedStreamServerEndpoint
+    from twisted.plugins.fd_endpoint import _FDParser
+
+    assert parameters(_FDParser._parseServer) == ["self", "reactor", "fileno", "domain"]
+    assert "AdoptedStreamServerEndpoint(reactor, fileno, domain)" in source(_FDParser._parseServer)
+    daphne_compat.adopted_sockets_keep_their_family()
+    with socket.socket(socket.AF_INET6) as listener:
+        listener.bind(("::1", 0))
+        endpoint = _FDParser()._parseServer(reactor, str(listener.fileno()))
+        assert isinstance(endpoint, AdoptedStreamServerEndpoint)
+        assert endpoint.addressFamily == socket.AF_INET6
+        assert endpoint.fileno == listener.fileno()
