@@ -1,17 +1,19 @@
 """Sustained fan-out: with K subscribers fixed, raise the event rate until a window fails
 (p99 > 250 ms, or anything not delivered), then bisect between the last pass and the first
 failure. The figure is the highest passing deliveries/s (R times K), for daphne and for the
-reference server in the same run, and their ratio."""
+reference server in the same run, and their ratio; and embedded mode with two web processes
+(`serve --workers 2`) against one, in the same run."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 from bench.common import Check, Context, Outcome
 from bench.fanout import Rig, Window, measure, rig
 from bench.report import fmt, table, verdict
-from bench.servers import REFERENCE, ServerSpec
+from bench.servers import EMBEDDED, REFERENCE, ServerSpec
 
 K = 500
 QUICK_K = 50
@@ -31,6 +33,8 @@ PRODUCER_SHORTFALL = 0.97
 PROBES = 5
 TARGET_RATIO = 0.25
 SERVER_SATURATED_PERCENT = 90.0
+TWO_WORKERS = dataclasses.replace(EMBEDDED, workers=2)
+WORKERS_TARGET = 1.5  # two web processes against one, in the same run
 
 
 def judge(window: Window) -> str | None:
@@ -129,7 +133,7 @@ def limiting_factor(step: dict[str, Any]) -> str:
 
 def run(ctx: Context) -> Outcome:
     k = QUICK_K if ctx.quick else K
-    specs: list[ServerSpec] = [*ctx.daphne_specs(), REFERENCE]
+    specs: list[ServerSpec] = [*ctx.daphne_specs(), TWO_WORKERS, REFERENCE]
     climbs: dict[str, dict[str, Any]] = {}
     for spec in specs:
         print(f"throughput: {spec.label}, K={k} ...", flush=True)
@@ -205,6 +209,16 @@ def run(ctx: Context) -> Outcome:
         for r in rows
         if not r["server"].startswith("reference")
     ]
+    one, two = (climbs[spec.label]["best_deliveries_per_s"] for spec in (EMBEDDED, TWO_WORKERS))
+    scaling = two / one if one and two else None
+    checks.append(
+        Check(
+            f"two web processes sustain ≥ {WORKERS_TARGET:g} times one ({EMBEDDED.label})",
+            (scaling is not None and scaling >= WORKERS_TARGET) if not ctx.quick else None,
+            f"{fmt(two)} vs {fmt(one)} deliveries/s"
+            + (f" = {scaling:.2f} times" if scaling is not None else ""),
+        )
+    )
     return Outcome(
         checks=checks,
         params={
