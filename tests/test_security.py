@@ -284,14 +284,22 @@ def test_admin_needs_a_login(daphne_factory) -> None:
 # --- floods from one address ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("env", "reason"),
-    [
-        ({"JOBSENTINEL_WS_MAX_CONNECTIONS_PER_IP": "20"}, "too many connections from this address"),
-        ({"JOBSENTINEL_WS_MAX_CONNECTIONS": "20"}, "server connection limit reached"),
-    ],
-    ids=["per-address", "per-process"],
-)
+def each_cap(limit: int) -> pytest.MarkDecorator:
+    """The test once per connection cap, set to `limit` (as `env`), with a refusal's `reason`."""
+    return pytest.mark.parametrize(
+        ("env", "reason"),
+        [
+            (
+                {"JOBSENTINEL_WS_MAX_CONNECTIONS_PER_IP": str(limit)},
+                "too many connections from this address",
+            ),
+            ({"JOBSENTINEL_WS_MAX_CONNECTIONS": str(limit)}, "server connection limit reached"),
+        ],
+        ids=["per-address", "per-server"],
+    )
+
+
+@each_cap(20)
 async def test_connection_cap_holds_under_a_flood(
     daphne_factory, env: dict[str, str], reason: str
 ) -> None:

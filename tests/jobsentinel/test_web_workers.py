@@ -23,7 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import ROOT, Daphne, subprocess_env
 from tests.reliability.test_faults import Client, publish_elsewhere
-from tests.test_security import close_code_after, recv, wait_for_active
+from tests.test_security import close_code_after, each_cap, recv, wait_for_active
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -152,14 +152,7 @@ async def test_both_workers_serve_the_one_port_and_every_socket_gets_every_event
     assert server.counts() == [0, 0]
 
 
-@pytest.mark.parametrize(
-    ("env", "reason"),
-    [
-        ({"JOBSENTINEL_WS_MAX_CONNECTIONS_PER_IP": "4"}, "too many connections from this address"),
-        ({"JOBSENTINEL_WS_MAX_CONNECTIONS": "4"}, "server connection limit reached"),
-    ],
-    ids=["per-address", "per-server"],
-)
+@each_cap(4)
 async def test_the_caps_hold_for_the_whole_server_whichever_worker_accepts(
     serve_factory, env: dict[str, str], reason: str
 ) -> None:
