@@ -31,13 +31,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 class Serve(Daphne):
     """`manage.py serve --no-worker --workers N` on a free port."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int) -> None:
-        super().__init__(env, log_path, [])
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int, bind: str) -> None:
+        super().__init__(env, log_path, [], bind)
         self.workers = workers
 
     def command(self) -> list[str]:
-        return [sys.executable, "manage.py", "serve", "--no-worker", "--port", str(self.port),
-                "--workers", str(self.workers)]  # fmt: skip
+        return [sys.executable, "manage.py", "serve", "--no-worker", "--host", self.bind,
+                "--port", str(self.port), "--workers", str(self.workers)]  # fmt: skip
 
     def start(self, timeout: float = 60.0, *, healthy: bool = True) -> Serve:
         super().start(timeout, healthy=healthy)
@@ -81,8 +81,9 @@ class Serve(Daphne):
 def serve_factory(tmp_path: Path) -> Iterator[Any]:
     started: list[Serve] = []
 
-    def start(workers: int = 2, **env: str) -> Serve:
-        server = Serve(subprocess_env(**env), tmp_path / f"serve-{len(started)}.log", workers)
+    def start(workers: int = 2, bind: str = "127.0.0.1", **env: str) -> Serve:
+        log = tmp_path / f"serve-{len(started)}.log"
+        server = Serve(subprocess_env(**env), log, workers, bind)
         started.append(server)
         return server.start()
 
@@ -231,6 +232,19 @@ async def test_a_killed_worker_is_restarted_and_its_sockets_are_no_longer_counte
     log = server.log()
     assert "exited with status -9" in log
     assert "restarting web" in log
+
+
+async def test_on_ipv6_each_client_is_counted_by_its_own_address(serve_factory) -> None:
+    """The adopted socket is IPv6: peers' addresses come out whole, so the per-address cap
+    counts one address (`::1`) as one."""
+    server: Serve = serve_factory(workers=2, bind="::1", JOBSENTINEL_WS_MAX_CONNECTIONS_PER_IP="2")
+    sockets = [await opened(server) for _ in range(3)]
+    try:
+        assert [first["type"] for _, first in sockets] == ["connected", "connected", "error"]
+        assert sockets[2][1]["data"]["message"] == "too many connections from this address"
+        assert "ws connect ip=::1 " in server.log()
+    finally:
+        await asyncio.gather(*(ws.close() for ws, _ in sockets))
 
 
 @pytest.mark.parametrize("workers", ["0", "65", "-2"])

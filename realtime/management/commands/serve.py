@@ -59,9 +59,13 @@ def listen(host: str, port: int) -> socket.socket:
     inherits it and accepts on it), so a web process that restarts never unbinds the port.
     Raises CommandError saying why when it cannot be bound (a busy port, an unknown host),
     before anything is announced or started."""
+    address_text = host.strip("[]")
+    # As daphne bound by itself: IPv6 for an IPv6 literal, IPv4 for anything else (a name such
+    # as localhost included, whichever family the resolver would list first).
+    family = socket.AF_INET6 if ":" in address_text else socket.AF_INET
     try:
         infos = socket.getaddrinfo(
-            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            address_text, port, family, socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )
         family, kind, proto, _, address = infos[0]
     except OSError as exc:
