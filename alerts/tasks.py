@@ -1,70 +1,89 @@
-"""Alert delivery on the worker's task queue.
+"""Alert delivery in the worker.
 
-`alerts_pump` works in short turns: for `PUMP_SECONDS` it reads new events, releases held alerts
-and due digests, and sends what is due, every `JOBSENTINEL_ALERTS_POLL_SECONDS`; then it queues
-its own next turn. So an alert leaves within seconds of its event without a task per event, and
-a worker that is asked to stop waits for at most one short turn. A periodic task (every minute)
-and the worker's start begin a chain when none is running. Several workers (Redis mode) may pump
-at once: the cursor row and the claim on each delivery keep them from doing the same work twice.
+Each worker process makes one alert pass every `JOBSENTINEL_ALERTS_POLL_SECONDS`: it reads new
+events, releases held alerts and due digests, and sends what is due. The passes run on a thread
+of their own ("alerts"), started and stopped with the worker's task threads, rather than as a
+queued task: the task threads stay free for scrapes, so "scrape now" never waits behind
+alerts, and an alert still leaves within seconds of its event. Several workers (Redis mode, or
+two on one data dir) may pass at once: the cursor row and the claim on each delivery keep them
+from doing the same work twice.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from django.conf import settings
-from django.db import close_old_connections
-from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+from django.db import close_old_connections, connection
+from huey.contrib.djhuey import HUEY
 
 from alerts import services
 
 logger = logging.getLogger("alerts")
 
-PUMP_SECONDS = 10.0
-_running = threading.Lock()
+# How long a stopping worker waits for a pass in progress (a slow SMTP server) to end.
+STOP_TIMEOUT = 30.0
 
 
-def pump(*, duration: float = PUMP_SECONDS) -> bool:
-    """One turn; False when this process was already pumping (the caller's chain ends)."""
-    if not _running.acquire(blocking=False):
-        return False
+class AlertPump:
+    """The process's alert passes, on one thread; `start` and `stop` may be called from any
+    thread, any number of times."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        with self._lock:
+            if self.running:
+                return
+            self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=self._loop, args=(self._stop,), name="alerts", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(STOP_TIMEOUT)
+
+    def _loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            make_pass()
+            stop.wait(settings.ALERTS_POLL_SECONDS)
+        connection.close()
+
+
+def make_pass() -> None:
     try:
-        deadline = time.monotonic() + duration
-        while True:
-            try:
-                result = services.run_pass()
-                if result.alerts or result.attempted:
-                    logger.info("alerts: %s", result)
-            except Exception:
-                # A database hiccup must not end delivery: the next turn tries again.
-                logger.exception("alert pass failed")
-                close_old_connections()
-            if time.monotonic() + settings.ALERTS_POLL_SECONDS >= deadline:
-                break
-            time.sleep(settings.ALERTS_POLL_SECONDS)
-    finally:
-        _running.release()
-    return True
+        result = services.run_pass()
+        if result.alerts or result.attempted:
+            logger.info("alerts: %s", result)
+    except Exception:
+        # A database hiccup must not end delivery: the next pass tries again.
+        logger.exception("alert pass failed")
+        close_old_connections()
 
 
-@db_task()
-def alerts_pump_now() -> None:
-    if pump():
-        # Queued after the lock is released: the next turn may start at once.
-        alerts_pump_now()
+pump = AlertPump()
 
 
-@db_periodic_task(crontab(minute="*"))
-def alerts_pump() -> None:
-    # Starts a chain if none runs here (a stopped worker's chain ends with it).
-    alerts_pump_now()
-
-
+# huey runs these hooks in each of its task threads as it starts and stops them; the pump
+# starts once per process and stops with the first thread that stops.
 @HUEY.on_startup()
-def _start_pumping() -> None:
-    # Alerts flow as soon as a worker starts, not at the next whole minute. Every worker
-    # thread runs this hook; the lock in `pump` keeps one chain per process.
-    alerts_pump_now()
+def _start_alerts() -> None:
+    pump.start()
+
+
+@HUEY.on_shutdown()
+def _stop_alerts() -> None:
+    pump.stop()

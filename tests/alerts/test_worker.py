@@ -10,11 +10,14 @@ import time
 from collections.abc import Callable
 
 import pytest
+from rest_framework.test import APIClient
 
 from alerts.models import Alert, Delivery, DeliveryStatus
+from jobs.models import ScrapeRun
 from tests.alerts.helpers import add_channel
 from tests.alerts.receivers import Answer, HttpReceiver
-from tests.factories import make_job
+from tests.boards import BoardServer, greenhouse_job
+from tests.factories import make_job, make_source
 from tests.workers import Worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,3 +119,32 @@ def test_two_workers_at_once_send_each_alert_once(
     shares = [w.log().count("alert delivery") for w in workers]
     print(f"deliveries sent by each worker: {shares}")
     assert sum(shares) == 20
+
+
+@pytest.mark.timeout(300)
+def test_alerts_never_hold_the_task_thread_a_scrape_needs(
+    receiver: HttpReceiver, worker_factory: Callable[..., Worker], board_server: BoardServer
+) -> None:
+    """With a single task thread and a receiver that takes a second per alert, "scrape now"
+    runs while the alerts are still going out: alert passes have a thread of their own."""
+    receiver.default = Answer(200, delay=1.0)
+    add_channel("webhook", receiver.url("/hook"), min_score=0.0)
+    for n in range(12):
+        make_job(score=0.9, title=f"Job {n}")
+    board_server.board.jobs["acme"] = [greenhouse_job(1, "Backend Engineer")]
+    source = make_source(token="acme", api_url=board_server.url, scrape_interval=3600)
+    worker = worker_factory("--threads", "1", "--no-schedule", **ALERT_ENV)
+    wait_until(lambda: len(receiver.received) >= 1, 90, "the first alert", worker.log())
+    response = APIClient().post(f"/api/v1/sources/{source.pk}/scrape/")
+    assert response.status_code == 202, response.content
+    run_id = response.json()["id"]
+    wait_until(
+        lambda: ScrapeRun.objects.filter(pk=run_id).exclude(status="running").exists(),
+        90,
+        "the scrape to finish",
+        worker.log(),
+    )
+    sent = len(receiver.received)
+    assert ScrapeRun.objects.get(pk=run_id).status == "succeeded"
+    assert sent < 12, f"the scrape waited for all {sent} alerts: they held its thread"
+    wait_until(lambda: len(receiver.received) >= 12, 120, "the rest of the alerts", worker.log())
