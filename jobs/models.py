@@ -306,7 +306,13 @@ class Job(TracksLoadedValues):
                 name="job_salary_min_not_above_max",
             ),
         ]
-        indexes = [models.Index(fields=["status", "-score"], name="job_status_score")]
+        indexes = [
+            models.Index(fields=["status", "-score"], name="job_status_score"),
+            # Every scrape asks for one board's open jobs (missing ones, the health count);
+            # without it SQLite's planner picks the status index and reads every open job of
+            # every board, so a cycle's cost grew with the square of the boards.
+            models.Index(fields=["source", "status"], name="job_source_status"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} at {self.company}"

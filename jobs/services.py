@@ -187,13 +187,13 @@ def _find_original(source: Source, print_: str) -> Job | None:
     )
 
 
-def _unchanged(existing: Job | None, posting: Posting) -> TypeGuard[Job]:
+def _shows_stored(status: str, stored_hash: str, posting: Posting) -> bool:
     """An open job whose board shows exactly what is stored: nothing to write."""
-    return (
-        existing is not None
-        and existing.status == JobStatus.OPEN
-        and existing.content_hash == content_hash(posting)
-    )
+    return status == JobStatus.OPEN and stored_hash == content_hash(posting)
+
+
+def _unchanged(existing: Job | None, posting: Posting) -> TypeGuard[Job]:
+    return existing is not None and _shows_stored(existing.status, existing.content_hash, posting)
 
 
 def job_upsert(
@@ -244,7 +244,6 @@ def ingest_postings(
     of jobs the parser already left out, `skipped`); the rest of the board is kept.
     """
     now = now or timezone.now()
-    prefs = ScoringPrefs.from_model(Preferences.load())
     result = IngestResult(skipped=list(skipped))
     unique: dict[str, Posting] = {}
     listed: set[str] = set()
@@ -259,45 +258,98 @@ def ingest_postings(
             unique[posting.external_id] = posting
     result.found = len(listed)
     with transaction.atomic():
-        existing = {job.external_id: job for job in source.jobs.select_related("source")}
+        known = _known_jobs(source)
         untouched: list[int] = []
+        to_write: list[tuple[str, Posting]] = []
         for external_id, posting in unique.items():
-            current = existing.get(external_id)
-            if _unchanged(current, posting):
+            stored = known.get(external_id)
+            if stored is not None and stored.unchanged(posting):
                 # Nothing to write, so no savepoint either (two statements per job).
-                result.unchanged += 1
-                untouched.append(current.pk)
-                continue
-            try:
-                # A savepoint per written job: the last line of defence for a value the
-                # database refuses although it passed the checks above.
-                with transaction.atomic():
-                    job, changed = job_upsert(
-                        source=source, posting=posting, prefs=prefs, existing=current, now=now
-                    )
-            except (DatabaseError, ValueError) as error:
-                if not _is_data_error(error):
-                    raise
-                result.skipped.append(f"job {external_id[:40]!r}: refused by the database")
-                continue
-            if changed == ["created"]:
-                result.new += 1
-                result.duplicates += job.duplicate_of_id is not None
-            elif changed:
-                result.updated += 1
-                result.reopened += "closed_at" in changed
-                result.changes[external_id] = changed
+                untouched.append(stored.pk)
             else:
-                result.unchanged += 1
-                untouched.append(job.pk)
+                to_write.append((external_id, posting))
+        result.unchanged = len(untouched)
+        if to_write:
+            untouched += _write_jobs(source, to_write, known, result, now)
         # One statement for everything unchanged: no per-job write, no event.
         Job.objects.filter(pk__in=untouched).update(last_seen=now, missed_fetches=0)
+        # The queries that find gone jobs run only when a job known to be open may be gone:
+        # jobs written above are open and seen now, so only those already known can be.
         if complete and listed:
             # A job listed but skipped is still on the board: it must not count as missing.
-            result.closed = _close_missing(source, listed, now)
+            if any(job.is_open and external_id not in listed for external_id, job in known.items()):
+                result.closed = _close_missing(source, listed, now)
         elif not complete:
-            result.closed = _close_stale(source, now)
+            cutoff = now - FEED_JOB_MAX_AGE
+            if any(job.is_open and job.last_seen < cutoff for job in known.values()):
+                result.closed = _close_stale(source, now)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _KnownJob:
+    """What ingest needs of a stored job to see that the board did not change it: values,
+    not a model instance, since most jobs of most scrapes are unchanged."""
+
+    pk: int
+    content_hash: str
+    status: str
+    last_seen: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == JobStatus.OPEN
+
+    def unchanged(self, posting: Posting) -> bool:
+        return _shows_stored(self.status, self.content_hash, posting)
+
+
+def _known_jobs(source: Source) -> dict[str, _KnownJob]:
+    rows = source.jobs.order_by().values_list(
+        "external_id", "pk", "content_hash", "status", "last_seen"
+    )
+    return {external_id: _KnownJob(*values) for external_id, *values in rows}
+
+
+def _write_jobs(
+    source: Source,
+    to_write: Sequence[tuple[str, Posting]],
+    known: Mapping[str, _KnownJob],
+    result: IngestResult,
+    now: datetime,
+) -> list[int]:
+    """Create or update the jobs the board changed (or reopened), in board order, counting
+    each in `result`; returns the ids of those that turned out to need no write."""
+    prefs = ScoringPrefs.from_model(Preferences.load())
+    stored_ids = [known[external_id].pk for external_id, _ in to_write if external_id in known]
+    # Loaded through the source's manager, so each job's `source` is this very object.
+    stored = source.jobs.in_bulk(stored_ids) if stored_ids else {}
+    untouched: list[int] = []
+    for external_id, posting in to_write:
+        current = stored.get(known[external_id].pk) if external_id in known else None
+        try:
+            # A savepoint per written job: the last line of defence for a value the
+            # database refuses although it passed the checks above.
+            with transaction.atomic():
+                job, changed = job_upsert(
+                    source=source, posting=posting, prefs=prefs, existing=current, now=now
+                )
+        except (DatabaseError, ValueError) as error:
+            if not _is_data_error(error):
+                raise
+            result.skipped.append(f"job {external_id[:40]!r}: refused by the database")
+            continue
+        if changed == ["created"]:
+            result.new += 1
+            result.duplicates += job.duplicate_of_id is not None
+        elif changed:
+            result.updated += 1
+            result.reopened += "closed_at" in changed
+            result.changes[external_id] = changed
+        else:
+            result.unchanged += 1
+            untouched.append(job.pk)
+    return untouched
 
 
 def _is_data_error(error: Exception) -> bool:
@@ -593,8 +645,8 @@ def source_health_record(
         return source
     source.open_jobs = source.jobs.filter(status=JobStatus.OPEN).count()
     source.dark_fetches = source.dark_fetches + 1 if dark_signal else 0
-    had_jobs = source.jobs.exists()
-    source.gone_dark = had_jobs and source.dark_fetches >= DARK_AFTER
+    # Whether it ever had jobs is asked only of a board that looks dark (rarely).
+    source.gone_dark = source.dark_fetches >= DARK_AFTER and source.jobs.exists()
     source.save(update_fields=list(HEALTH_FIELDS))
     return source
 
