@@ -277,18 +277,29 @@ class Scraper:
         time), yielding each outcome as it is known. A run starts when its fetch does, and
         this thread ingests one board while the others are still being fetched. Ctrl-C ends
         every run in progress as interrupted, then propagates."""
-        waiting = list(sources)
-        active: dict[concurrent.futures.Future[FetchResult], tuple[Source, ScrapeRun | None]] = {}
+        waiting = [(source, FetchTarget.of(source).host) for source in sources]
+        active: dict[concurrent.futures.Future[FetchResult], _Fetching] = {}
+        fetched: list[tuple[concurrent.futures.Future[FetchResult], _Fetching]] = []
         busy_hosts: set[str] = set()
         try:
-            while waiting or active:
-                for source in list(waiting):
+            while waiting or active or fetched:
+                # A finished fetch gives its slot (and its host) back before anything is
+                # ingested, and the slots are filled again before each ingest: the fetches
+                # never wait for this thread's database work.
+                if active and not fetched:
+                    concurrent.futures.wait(
+                        active, timeout=1.0, return_when=concurrent.futures.FIRST_COMPLETED
+                    )
+                for future in [future for future in active if future.done()]:
+                    fetching = active.pop(future)
+                    busy_hosts.discard(fetching.host)
+                    fetched.append((future, fetching))
+                for source, host in list(waiting):
                     if len(active) >= self.engine.concurrency:
                         break
-                    host = FetchTarget.of(source).host
                     if host in busy_hosts:
                         continue
-                    waiting.remove(source)
+                    waiting.remove((source, host))
                     run: ScrapeRun | None = None
                     if not dry_run:
                         started = _start(source)
@@ -296,25 +307,19 @@ class Scraper:
                             yield started
                             continue
                         run = started
-                    active[self.engine.submit(source)] = (source, run)
+                    active[self.engine.submit(source)] = _Fetching(source, run, host)
                     busy_hosts.add(host)
-                if not active:
+                if not fetched:
                     continue
-                done, _ = concurrent.futures.wait(
-                    active, timeout=1.0, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-                for future in done:
-                    source, run = active[future]
-                    if run is None:
-                        outcome = self._dry_run(source, future)
-                    else:
-                        outcome = self._complete(source, run, future)
-                    del active[future]
-                    busy_hosts.discard(FetchTarget.of(source).host)
-                    yield outcome
+                future, fetching = fetched.pop(0)
+                if fetching.run is None:
+                    yield self._dry_run(fetching.source, future)
+                else:
+                    yield self._complete(fetching.source, fetching.run, future)
         except BaseException:
-            for future, (_, run) in active.items():
+            for future, fetching in [*active.items(), *fetched]:
                 future.cancel()
+                run = fetching.run
                 if run is not None and run.status == ScrapeStatus.RUNNING:
                     self.interrupted.append(
                         _finish(run, ScrapeStatus.INTERRUPTED, error=INTERRUPTED_MESSAGE)
@@ -381,6 +386,15 @@ class Scraper:
         except _DryRunRollback:
             pass
         return SourceOutcome(source, None, result)
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetching:
+    """A board `run_many` asked the engine for (its run None in a dry run)."""
+
+    source: Source
+    run: ScrapeRun | None
+    host: str
 
 
 def _wait(future: concurrent.futures.Future[FetchResult]) -> FetchResult:
