@@ -19,7 +19,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
-from django.db import DatabaseError, DataError, IntegrityError, models, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -90,6 +90,9 @@ class IngestResult:
     changes: dict[str, list[str]] = field(default_factory=dict)  # external id → changed fields
     # Jobs the board listed that were left out, each with why ("job '123': posted_at ...").
     skipped: list[str] = field(default_factory=list)
+    # The board's open jobs when the ingest committed (its health shows them), known from
+    # what it read and wrote; None where no ingest counted them.
+    open_jobs: int | None = None
 
     def summary(self) -> str:
         text = (
@@ -261,6 +264,7 @@ def ingest_postings(
         known = _known_jobs(source)
         untouched: list[int] = []
         to_write: list[tuple[str, Posting]] = []
+        open_before = sum(job.is_open for job in known.values())
         for external_id, posting in unique.items():
             stored = known.get(external_id)
             if stored is not None and stored.unchanged(posting):
@@ -283,6 +287,8 @@ def ingest_postings(
             cutoff = now - FEED_JOB_MAX_AGE
             if any(job.is_open and job.last_seen < cutoff for job in known.values()):
                 result.closed = _close_stale(source, now)
+    # A job refused by the database kept its state, so it is in none of these counts.
+    result.open_jobs = open_before + result.new + result.reopened - result.closed
     return result
 
 
@@ -474,7 +480,10 @@ def scrape_run_start(*, source: Source, queued: bool = False) -> ScrapeRun:
     twice at once, whichever process, thread or machine asks: the row lock makes "check, then
     start" one step."""
     with transaction.atomic():
-        Source.objects.select_for_update().filter(pk=source.pk).first()
+        if connection.features.has_select_for_update:
+            Source.objects.select_for_update().filter(pk=source.pk).first()
+        # SQLite has no row locks and needs none here: its IMMEDIATE transaction already holds
+        # the database's write lock, which serializes every writer.
         now = timezone.now()
         running = list(ScrapeRun.objects.filter(source=source, status=ScrapeStatus.RUNNING))
         for other in running:
@@ -601,6 +610,7 @@ def scrape_run_finish(
             source=run.source,
             status=status,
             found=None if result is None else result.found,
+            open_jobs=None if result is None else result.open_jobs,
             error=error,
             board_missing=board_missing,
             now=now,
@@ -621,11 +631,13 @@ def source_health_record(
     source: Source,
     status: str,
     found: int | None,
+    open_jobs: int | None = None,
     error: str = "",
     board_missing: bool = False,
     now: datetime | None = None,
 ) -> Source:
-    """Update a source's board health after a scrape ended with `status`.
+    """Update a source's board health after a scrape ended with `status`. `open_jobs`: the
+    board's open jobs as its ingest counted them (else they are counted here).
 
     "Gone dark" means the board had jobs and then answered 404 or an empty list DARK_AFTER
     times in a row: usually the company moved to another board. Nothing is closed for it
@@ -643,7 +655,9 @@ def source_health_record(
         dark_signal = board_missing
     else:  # interrupted: says nothing about the board
         return source
-    source.open_jobs = source.jobs.filter(status=JobStatus.OPEN).count()
+    if open_jobs is None:
+        open_jobs = source.jobs.filter(status=JobStatus.OPEN).count()
+    source.open_jobs = open_jobs
     source.dark_fetches = source.dark_fetches + 1 if dark_signal else 0
     # Whether it ever had jobs is asked only of a board that looks dark (rarely).
     source.gone_dark = source.dark_fetches >= DARK_AFTER and source.jobs.exists()
