@@ -314,7 +314,10 @@ def _known_jobs(source: Source) -> dict[str, _KnownJob]:
     rows = source.jobs.order_by().values_list(
         "external_id", "pk", "content_hash", "status", "last_seen"
     )
-    return {external_id: _KnownJob(*values) for external_id, *values in rows}
+    return {
+        external_id: _KnownJob(pk, stored_hash, status, last_seen)
+        for external_id, pk, stored_hash, status, last_seen in rows
+    }
 
 
 def _write_jobs(
