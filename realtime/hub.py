@@ -7,8 +7,11 @@ groups, receives each event once, and hands the already-encoded text to the loca
 subscribed to its type. Consumers still own subscription and protocol (they tell the hub what
 they want, dedupe, replay, answer clients); signals still send group messages through the layer.
 
-The hub also runs the log relay (see `realtime.relay`) and one heartbeat timer for all sockets,
-encoded once per tick and carrying the latest event id, so a client can notice a gap.
+Besides listening, the hub reads the event log: in embedded mode it tails it (`realtime.relay`,
+the only way events reach the in-memory layer); in Redis mode it reads it back only for events
+the layer may have lost (`realtime.gaps` decides which, and when). It also runs one heartbeat
+timer for all sockets, encoded once per tick and carrying the latest event id, so a client can
+notice a gap.
 """
 
 from __future__ import annotations
@@ -33,14 +36,16 @@ from realtime.events import (
     envelope,
     group_name,
 )
+from realtime.gaps import Gaps, Read
 from realtime.log import LoggedEvent
 from realtime.recent import RecentIds
 from realtime.relay import BATCH, Relay
 
 logger = logging.getLogger(__name__)
 
-# Redis mode: how often the relay looks for events whose live publish was lost.
-SAFETY_NET_SECONDS = 1.0
+# Redis mode: how often the hub asks `Gaps` whether the log must be read (a tick costs nothing
+# when it need not).
+GAPS_TICK_SECONDS = 0.2
 # channels_redis forgets group members after a day (group_expiry); rejoin well before.
 REJOIN_SECONDS = 3600.0
 RETRY_SECONDS = 1.0
@@ -59,6 +64,12 @@ class Hub:
         self.delivered = RecentIds(20_000)
         self.last_event_id = 0
         self.tasks: list[asyncio.Task[None]] = []
+        # Redis mode: what the layer may have lost; None in embedded mode (the relay reads all).
+        self.gaps: Gaps | None = None
+        self.channel: str | None = None
+        # Events delivered, by where they came from (shown by the health check).
+        self.from_layer = 0
+        self.from_log = 0
 
     # --- subscriptions ---------------------------------------------------------------------
 
@@ -78,37 +89,44 @@ class Hub:
 
     # --- delivery --------------------------------------------------------------------------
 
-    async def deliver(self, event_id: int, event_type: str, text: str) -> None:
+    async def deliver(self, event_id: int, event_type: str, text: str) -> bool:
+        """Hand an event to its subscribers; False if it was delivered before."""
         if not self.delivered.add(event_id):
-            return
+            return False
         self.last_event_id = max(self.last_event_id, event_id)
         for subscriber in list(self.by_type.get(event_type, ())):
             try:
                 await subscriber.push(event_id, event_type, text)
             except Exception:  # one broken socket must not starve the others
                 logger.exception("delivery of event #%d to a socket failed", event_id)
+        return True
 
-    async def deliver_logged(self, events: list[LoggedEvent]) -> None:
+    async def deliver_logged(self, events: list[LoggedEvent]) -> int:
+        """Deliver events read from the log; how many were new."""
+        new = 0
         for event in events:
-            await self.deliver(event.id, event.type, event.text)
+            new += await self.deliver(event.id, event.type, event.text)
             # Let the server flush the frames between events: a batch from the log must not
             # pile up in every socket's buffer at once (it would look like a stuck reader).
             await asyncio.sleep(0)
+        self.from_log += new
+        return new
 
     # --- tasks -----------------------------------------------------------------------------
 
     async def start(self) -> None:
         self.last_event_id = await database_sync_to_async(log.latest_id)()
         loop = asyncio.get_running_loop()
+        if publish.mode() == "embedded":
+            reader = self._relay(Relay(self.last_event_id))
+        else:
+            self.gaps = Gaps(self.last_event_id, clock=loop.time)
+            reader = self._watch_gaps(self.gaps)
         # A fresh context: the hub outlives whatever request started it, and must not inherit
         # that request's context (a Django view's thread-sensitive executor quits with it).
         self.tasks = [
             loop.create_task(self._listen(), name="hub-listen", context=contextvars.Context()),
-            loop.create_task(
-                self._relay(Relay(self.last_event_id)),
-                name="hub-relay",
-                context=contextvars.Context(),
-            ),
+            loop.create_task(reader, name="hub-log-reader", context=contextvars.Context()),
             loop.create_task(
                 self._heartbeat(), name="hub-heartbeat", context=contextvars.Context()
             ),
@@ -134,31 +152,39 @@ class Hub:
         # The default prefix matters: channels_redis serves every private channel of a process
         # through one receive loop that reads the default prefix's list; a channel of another
         # prefix would keep that loop to itself (and starve the health check's self-test).
-        channel = await layer.new_channel()
+        channel = self.channel = await layer.new_channel()
         joined_at: float | None = None
         loop = asyncio.get_running_loop()
+        gaps = self.gaps
         while True:
             try:
                 if joined_at is None or loop.time() - joined_at > REJOIN_SECONDS:
                     await self._join(layer, channel)
+                    if joined_at is None and gaps is not None:
+                        gaps.layer_joined()
                     joined_at = loop.time()
                 message = await layer.receive(channel)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis restarting: rejoin (its groups are gone) and go on
                 logger.warning("event hub lost the channel layer: %s; retrying", exc)
+                if gaps is not None:
+                    gaps.layer_lost()
                 joined_at = None
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             try:
                 if message.get("type") == PUSH_MESSAGE_TYPE:
-                    await self.deliver(message["id"], message["event"], message["text"])
+                    if gaps is not None:
+                        gaps.heard(message["id"])
+                    self.from_layer += await self.deliver(
+                        message["id"], message["event"], message["text"]
+                    )
             except Exception:  # a malformed message must not end delivery for everyone
                 logger.exception("event hub could not deliver a layer message")
 
     async def _relay(self, relay: Relay) -> None:
-        embedded = publish.mode() == "embedded"
-        poll = settings.RELAY_POLL_SECONDS if embedded else SAFETY_NET_SECONDS
+        """Embedded mode: tail the log onto the in-memory layer."""
         layer = get_channel_layer()
         assert layer is not None
         fetch = database_sync_to_async(relay.fetch)
@@ -170,18 +196,44 @@ class Hub:
                 events = []
                 await asyncio.sleep(RETRY_SECONDS)
             try:
-                if embedded:
-                    # The design's path: a group message through the (in-memory) layer, so
-                    # both modes reach consumers the same way (the listener above).
-                    for event in events:
-                        message = publish.push_message(event.id, event.type, event.text)
-                        await layer.group_send(group_name(event.type), message)
-                else:
-                    await self.deliver_logged(events)
+                # The design's path: a group message through the (in-memory) layer, so both
+                # modes reach consumers the same way (the listener above).
+                for event in events:
+                    message = publish.push_message(event.id, event.type, event.text)
+                    await layer.group_send(group_name(event.type), message)
             except Exception:
                 logger.exception("event relay could not hand over events")
             if len(events) < BATCH:
-                await asyncio.sleep(poll)
+                await asyncio.sleep(settings.RELAY_POLL_SECONDS)
+
+    async def _watch_gaps(self, gaps: Gaps) -> None:
+        """Redis mode: read the log only for what the layer may have lost (`realtime.gaps`)."""
+        latest = database_sync_to_async(log.latest_id)
+        while True:
+            try:
+                if gaps.head_due():
+                    gaps.head(await latest())
+                while (read := gaps.next_read()) is not None:
+                    await self._read_back(gaps, read)
+            except Exception as exc:  # the database may be briefly away: the holes are kept
+                logger.warning("event hub could not read the log: %s", exc)
+                await asyncio.sleep(RETRY_SECONDS)
+            await asyncio.sleep(GAPS_TICK_SECONDS)
+
+    async def _read_back(self, gaps: Gaps, read: Read) -> None:
+        events = await database_sync_to_async(log.events_by_id)(
+            read.ranges, read.after, limit=BATCH
+        )
+        gaps.read_done(read, [event.id for event in events], complete=len(events) < BATCH)
+        recovered = await self.deliver_logged(events)
+        if recovered and gaps.layer_up:
+            logger.warning("event hub read %d event(s) from the log that the layer lost", recovered)
+            # The layer may have lost our group memberships without an error reaching the
+            # listener (Redis restarted between two reads and the client reconnected on its
+            # own); joining again is idempotent and cheap.
+            layer = get_channel_layer()
+            if layer is not None and self.channel is not None:
+                await self._join(layer, self.channel)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -229,6 +281,14 @@ async def get_hub() -> Hub:
                 _hub = hub
     assert _hub is not None
     return _hub
+
+
+def delivery_counts() -> dict[str, int] | None:
+    """Events this process's hub delivered, by where they came from (None before it starts):
+    in Redis mode `from_log` counts only what the layer lost."""
+    if _hub is None:
+        return None
+    return {"from_layer": _hub.from_layer, "from_log": _hub.from_log}
 
 
 async def stop_hub() -> None:

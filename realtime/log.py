@@ -5,13 +5,15 @@ Events are written by `realtime.record`, the first step of delivery.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import reduce
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from realtime.models import Event, LogMark
@@ -44,6 +46,20 @@ def events_page(
     if until is not None:
         rows = rows.filter(id__lte=until)
     rows = rows.order_by("id")[:limit]
+    return [LoggedEvent(row.id, row.type, row.encoded()) for row in rows]
+
+
+def events_by_id(
+    ranges: Sequence[tuple[int, int]], after: int | None, *, limit: int = 500
+) -> list[LoggedEvent]:
+    """Up to `limit` logged events, in id order, whose ids are in one of the inclusive
+    `ranges` or (when `after` is given) above `after`."""
+    parts = [Q(id__range=bounds) for bounds in ranges]
+    if after is not None:
+        parts.append(Q(id__gt=after))
+    if not parts:
+        return []
+    rows = Event.objects.filter(reduce(operator.or_, parts)).order_by("id")[:limit]
     return [LoggedEvent(row.id, row.type, row.encoded()) for row in rows]
 
 

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from jobsentinel import __version__
 from realtime import log, publish
 from realtime.connections import registry
+from realtime.hub import delivery_counts
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ async def health(request: HttpRequest) -> JsonResponse:
         "channel_layer": {"status": "ok" if layer_ok else "unavailable", "mode": publish.mode()},
         "active_connections": registry.total,  # the whole server's, every web process's
         "last_event_id": last_event_id,
+        "delivery": delivery_counts(),
     }
     workers = registry.workers()
     if workers is not None:  # one of `serve`'s web processes: each one's share

@@ -1,0 +1,77 @@
+"""Redis mode reads the event log back only for what the channel layer lost (realtime/gaps.py):
+events published normally are heard once from Redis and never read from the log; an event whose
+group message never went out is still delivered once, found by the gap it leaves or, when
+nothing follows it, by the check of the log's head. Counted by the server's health check."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from realtime.gaps import GRACE_SECONDS, HEAD_SECONDS
+from tests.conftest import Daphne
+from tests.reliability.test_faults import (  # noqa: F401 (private_redis: a fixture)
+    Client,
+    RedisServer,
+    elsewhere,
+    health,
+    private_redis,
+    publish_elsewhere,
+)
+
+# Long enough for a head check and the grace after it, with room for a loaded machine.
+FOUND_WITHIN = 4 * (HEAD_SECONDS + GRACE_SECONDS)
+
+
+def log_unpublished(server: Daphne, then_publish: int = 0) -> list[int]:
+    """From another process: one event written to the log whose group message is never sent
+    (as if its publish were lost), then `then_publish` events published normally."""
+    code = (
+        "from realtime.models import Event\n"
+        "from realtime.record import broadcast_job_update_sync as b\n"
+        "ids = [Event.objects.create(type='new_job', data={'job_id': -1}).id]\n"
+        f"ids += [b('new_job', {{'job_id': i}}).id for i in range({then_publish})]\n"
+        "print(','.join(map(str, ids)))"
+    )
+    return [int(i) for i in elsewhere(server, code).split(",")]
+
+
+def delivery(server: Daphne) -> dict[str, Any]:
+    counts: dict[str, Any] = health(server)["delivery"]
+    return counts
+
+
+async def test_redis_mode_reads_back_only_what_the_layer_lost(
+    daphne_factory,
+    private_redis: RedisServer,  # noqa: F811 (the fixture imported above)
+) -> None:
+    server: Daphne = daphne_factory(REDIS_URL=private_redis.url)
+    clients = [Client(server) for _ in range(3)]
+    for client in clients:
+        await client.connect()
+
+    # The common case: every event heard once from Redis, none read from the log — not even
+    # after the head checks and grace periods that follow them.
+    published = await asyncio.to_thread(publish_elsewhere, server, 50)
+    for client in clients:
+        await client.read_until(set(published))
+    await asyncio.sleep(HEAD_SECONDS + GRACE_SECONDS + 1)
+    assert delivery(server) == {"from_layer": 50, "from_log": 0}
+
+    # A lost group message followed by others: the gap gives it away.
+    lost_then_more = await asyncio.to_thread(log_unpublished, server, 3)
+    for client in clients:
+        await client.read_until(set(lost_then_more), timeout=FOUND_WITHIN)
+    assert delivery(server) == {"from_layer": 53, "from_log": 1}
+
+    # A lost group message with nothing after it: the head check finds it.
+    lost_last = await asyncio.to_thread(log_unpublished, server)
+    for client in clients:
+        await client.read_until(set(lost_last), timeout=FOUND_WITHIN)
+    assert delivery(server) == {"from_layer": 53, "from_log": 2}
+
+    expected = published + lost_then_more + lost_last
+    for client in clients:
+        assert sorted(client.events()) == expected  # every event, once
+        assert client.ws is not None
+        await client.ws.close()
