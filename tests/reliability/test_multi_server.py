@@ -1,6 +1,7 @@
 """Several servers on one database and one Redis (docs/deployment.md): every socket on every
-server gets every event once, and the clients of a server killed with SIGKILL resume on another
-server with nothing lost or repeated."""
+server gets every event once, each event reaches each server once (through Redis, never read
+back from the log), and the clients of a server killed with SIGKILL resume on another server
+with nothing lost or repeated."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.conftest import Daphne
 from tests.reliability.test_faults import (  # noqa: F401 (private_redis: a fixture)
     Client,
     RedisServer,
+    health,
     private_redis,
     publish_elsewhere,
 )
@@ -59,4 +61,7 @@ async def test_two_servers_on_one_redis_deliver_everything_once_through_a_sigkil
     for client in everyone:
         assert client.events() == expected  # every event, once, in order
         assert client.ws is not None
+    # The surviving server heard every event once from Redis and read none back from the log
+    # (the moved clients' resume is read by their sockets, not by the hub).
+    assert health(second_server)["delivery"] == {"from_layer": len(expected), "from_log": 0}
     await asyncio.gather(*(client.ws.close() for client in everyone if client.ws is not None))
