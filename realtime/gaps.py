@@ -32,7 +32,8 @@ from dataclasses import dataclass
 GRACE_SECONDS = 2.0
 # A missing id is looked for again after as long as it has been missing, at most this long.
 MAX_LOOK_INTERVAL = 10.0
-# How long a missing id is looked for: longer than any ingest transaction should take.
+# How long a missing id is looked for: longer than any ingest transaction should take. (The
+# embedded-mode relay keeps its skipped ids by the same two rules.)
 HOLE_TTL = 300.0
 # How many missing ids one jump of the ids may open: a transaction may hold many events.
 MAX_HOLES = 50_000

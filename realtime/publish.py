@@ -9,8 +9,9 @@
 The publisher is one background thread with its own event loop: it keeps one set of Redis
 connections for the life of the process (a management command would otherwise build a loop
 and a connection per event), and sends in commit order. At exit it drains what is queued. An
-event that cannot be sent is still in the log: clients get it on resume (and the relay's
-safety net finds it).
+event that cannot be sent is still in the log: every server's hub reads it from there (the gap
+it leaves, the log's head, or the layer's own error gives it away: `realtime.gaps`), and
+clients get it on resume.
 
 Short-lived processes (`manage.py shell -c ...`) often hand over their last event just before
 exiting, when the interpreter already refuses new thread-pool work; so this loop never uses a

@@ -1,8 +1,8 @@
 """Tails the event log: finds events committed since it last looked, in any process.
 
 Embedded mode delivers through it (it is the only way an event from a `manage.py` process can
-reach this server without Redis). Redis mode runs it slowly as a safety net: an event whose live
-publish was lost (Redis restarting) is still found here and delivered.
+reach this server without Redis). Redis mode does not tail the log: it reads it back only for
+events the layer lost (`realtime.gaps`).
 
 Ids are handed out at insert but become visible at commit, so a later id can be seen before an
 earlier one (two writers on PostgreSQL). Ids skipped by the cursor are kept as "holes" and
@@ -16,14 +16,11 @@ import time
 
 from django.db.models import Q
 
+from realtime.gaps import HOLE_TTL, MAX_HOLES
 from realtime.log import LoggedEvent
 from realtime.models import Event
 
-# How long a skipped id is looked for: longer than any ingest transaction should take.
-HOLE_TTL = 300.0
-# How many skipped ids are tracked after one jump of the cursor: a transaction may hold more
-# events than one fetch returns, so this is well above BATCH.
-MAX_HOLES = 50_000
+# Events read at most at once (a transaction may hold more: MAX_HOLES is well above it).
 BATCH = 500
 
 
