@@ -108,6 +108,17 @@ class Client:
         return self.ids[1:]
 
 
+async def connected_clients(server: Daphne, count: int) -> list[Client]:
+    clients = [Client(server) for _ in range(count)]
+    await asyncio.gather(*(client.connect() for client in clients))
+    return clients
+
+
+async def read_everywhere(clients: list[Client], ids: list[int], timeout: float = WAIT) -> None:
+    """Every client reads until it has every one of `ids`."""
+    await asyncio.gather(*(client.read_until(set(ids), timeout=timeout) for client in clients))
+
+
 # --- slow reader ---------------------------------------------------------------------------
 
 
@@ -201,17 +212,13 @@ async def test_redis_restart_loses_nothing_and_needs_no_reconnect(
     daphne_factory, private_redis: RedisServer
 ) -> None:
     server: Daphne = daphne_factory(REDIS_URL=private_redis.url)
-    clients = [Client(server) for _ in range(3)]
-    for client in clients:
-        await client.connect()
+    clients = await connected_clients(server, 3)
     before = await asyncio.to_thread(publish_elsewhere, server, 3)
-    for client in clients:
-        await client.read_until(set(before))
+    await read_everywhere(clients, before)
 
     private_redis.kill()
     during = await asyncio.to_thread(publish_elsewhere, server, 3)  # live publish fails
-    for client in clients:
-        await client.read_until(set(during))  # the hub tails the log while the layer fails
+    await read_everywhere(clients, during)  # the hub tails the log while the layer fails
 
     private_redis.start()  # empty: every group membership is gone
     await asyncio.sleep(2.5)  # the hub notices and rejoins

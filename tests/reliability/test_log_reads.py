@@ -11,12 +11,13 @@ from typing import Any
 from realtime.gaps import GRACE_SECONDS, HEAD_SECONDS
 from tests.conftest import Daphne
 from tests.reliability.test_faults import (  # noqa: F401 (private_redis: a fixture)
-    Client,
     RedisServer,
+    connected_clients,
     elsewhere,
     health,
     private_redis,
     publish_elsewhere,
+    read_everywhere,
 )
 
 # Long enough for a head check and the grace after it, with room for a loaded machine.
@@ -36,9 +37,8 @@ def log_unpublished(server: Daphne, then_publish: int = 0) -> list[int]:
     return [int(i) for i in elsewhere(server, code).split(",")]
 
 
-def delivery(server: Daphne) -> dict[str, Any]:
-    counts: dict[str, Any] = health(server)["delivery"]
-    return counts
+def delivery(server: Daphne) -> Any:
+    return health(server)["delivery"]
 
 
 async def test_redis_mode_reads_back_only_what_the_layer_lost(
@@ -46,28 +46,23 @@ async def test_redis_mode_reads_back_only_what_the_layer_lost(
     private_redis: RedisServer,  # noqa: F811 (the fixture imported above)
 ) -> None:
     server: Daphne = daphne_factory(REDIS_URL=private_redis.url)
-    clients = [Client(server) for _ in range(3)]
-    for client in clients:
-        await client.connect()
+    clients = await connected_clients(server, 3)
 
     # The common case: every event heard once from Redis, none read from the log — not even
     # after the head checks and grace periods that follow them.
     published = await asyncio.to_thread(publish_elsewhere, server, 50)
-    for client in clients:
-        await client.read_until(set(published))
+    await read_everywhere(clients, published)
     await asyncio.sleep(HEAD_SECONDS + GRACE_SECONDS + 1)
     assert delivery(server) == {"from_layer": 50, "from_log": 0}
 
     # A lost group message followed by others: the gap gives it away.
     lost_then_more = await asyncio.to_thread(log_unpublished, server, 3)
-    for client in clients:
-        await client.read_until(set(lost_then_more), timeout=FOUND_WITHIN)
+    await read_everywhere(clients, lost_then_more, timeout=FOUND_WITHIN)
     assert delivery(server) == {"from_layer": 53, "from_log": 1}
 
     # A lost group message with nothing after it: the head check finds it.
     lost_last = await asyncio.to_thread(log_unpublished, server)
-    for client in clients:
-        await client.read_until(set(lost_last), timeout=FOUND_WITHIN)
+    await read_everywhere(clients, lost_last, timeout=FOUND_WITHIN)
     assert delivery(server) == {"from_layer": 53, "from_log": 2}
 
     expected = published + lost_then_more + lost_last
