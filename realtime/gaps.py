@@ -12,6 +12,11 @@ back only when that may have failed:
 - the log's **head** (its highest id, one indexed query every `HEAD_SECONDS`) is above the
   highest id heard: a lost last event, which no later event would reveal as a gap. Those ids
   get the same grace (their messages may be on their way);
+- and in both cases, not while the layer is filling holes: a large transaction's commit queues
+  thousands of messages at its publisher, which drain for seconds after the head check or a
+  later event (another process's) has shown their ids. While missing ids keep arriving, none
+  is read, until the layer has filled none for `GRACE_SECONDS` or an id has waited
+  `MAX_DEFER_SECONDS`;
 - the **layer failed** (the listener got an error: Redis restarting, its groups gone): while
   it is down the log is tailed every `TAIL_SECONDS`, and once the listener has joined again
   (and at start-up) everything after the highest id heard is read once, at once.
@@ -37,6 +42,8 @@ MAX_LOOK_INTERVAL = 10.0
 HOLE_TTL = 300.0
 # How many missing ids one jump of the ids may open: a transaction may hold many events.
 MAX_HOLES = 50_000
+# The longest a missing id waits for a layer that keeps filling other holes.
+MAX_DEFER_SECONDS = 60.0
 # How often the log's highest id is compared with the highest id heard.
 HEAD_SECONDS = 3.0
 # How often the log is tailed while the channel layer is failing.
@@ -74,6 +81,10 @@ class Gaps:
         self.holes: dict[int, tuple[float, float]] = {}
         # The earliest time any hole is due: most ticks then cost nothing, however many holes.
         self.next_look = math.inf
+        # When the oldest hole was missed (at most: it may have been filled since).
+        self.oldest = math.inf
+        # When the layer last brought an id that was missing: a backlog is draining.
+        self.last_fill = -math.inf
         # Until the listener has joined the event groups, the layer brings nothing.
         self.layer_up = False
         self.catch_up = False
@@ -84,12 +95,17 @@ class Gaps:
     # --- what is heard ---------------------------------------------------------------------
 
     def heard(self, event_id: int) -> None:
-        """An event arrived (from the layer or the log)."""
+        """An event arrived from the layer."""
+        if self._arrived(event_id):
+            self.last_fill = self.clock()
+
+    def _arrived(self, event_id: int) -> bool:
+        """Note an event heard or read; True if it was missing."""
         if event_id > self.highest:
             self._missing(range(max(self.highest + 1, event_id - MAX_HOLES), event_id))
             self.highest = event_id
-        else:
-            self.holes.pop(event_id, None)
+            return False
+        return self.holes.pop(event_id, None) is not None
 
     def head(self, latest: int) -> None:
         """The log's highest id: ids above the highest heard exist (some at least) and were
@@ -106,6 +122,7 @@ class Gaps:
             self.holes.setdefault(event_id, (now, due))
         if ids:
             self.next_look = min(self.next_look, due)
+            self.oldest = min(self.oldest, now)
 
     # --- the layer -------------------------------------------------------------------------
 
@@ -130,9 +147,14 @@ class Gaps:
         """What to read from the log now, if anything."""
         now = self.clock()
         due: list[tuple[int, int]] = []
-        if now >= self.next_look:
+        quiet = now - self.last_fill >= GRACE_SECONDS
+        if now >= self.next_look and (quiet or now - self.oldest >= MAX_DEFER_SECONDS):
             self.holes = {i: h for i, h in self.holes.items() if now - h[0] < HOLE_TTL}
-            due = runs(i for i, (_, look) in self.holes.items() if look <= now)[:MAX_RANGES]
+            due = runs(
+                i
+                for i, (noticed, look) in self.holes.items()
+                if look <= now and (quiet or now - noticed >= MAX_DEFER_SECONDS)
+            )[:MAX_RANGES]
             if not due:
                 self._schedule()
         tail = self.catch_up or (not self.layer_up and now >= self.next_tail)
@@ -144,7 +166,7 @@ class Gaps:
         """The ids `read` found, in id order; `complete` is False when the read stopped at its
         row limit, so ids above the last one found were not looked at."""
         for event_id in found:
-            self.heard(event_id)
+            self._arrived(event_id)
         now = self.clock()
         looked_through = found[-1] if found and not complete else None
         for low, high in read.ranges:
@@ -162,3 +184,4 @@ class Gaps:
 
     def _schedule(self) -> None:
         self.next_look = min((look for _, look in self.holes.values()), default=math.inf)
+        self.oldest = min((noticed for noticed, _ in self.holes.values()), default=math.inf)

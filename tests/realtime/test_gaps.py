@@ -14,6 +14,7 @@ from realtime.gaps import (
     GRACE_SECONDS,
     HEAD_SECONDS,
     HOLE_TTL,
+    MAX_DEFER_SECONDS,
     MAX_LOOK_INTERVAL,
     MAX_RANGES,
     TAIL_SECONDS,
@@ -164,6 +165,62 @@ def test_a_head_message_that_arrives_within_the_grace_is_not_read(clock: Clock) 
     gaps.heard(12)
     clock.advance(GRACE_SECONDS * 10)
     assert gaps.next_read() is None
+
+
+def reveal(gaps: Gaps, clock: Clock, how: str, latest: int) -> None:
+    """Ids up to `latest` become known before the layer brings them: by the head check, or by
+    another process's event that overtakes a queue of published messages."""
+    if how == "head":
+        clock.advance(HEAD_SECONDS)
+        gaps.head(latest)
+    else:
+        gaps.heard(latest + 1)
+
+
+def drain(gaps: Gaps, clock: Clock, ids: range, per_tick: int = 50) -> list[Read]:
+    """The layer brings `ids` in order, `per_tick` every 0.125 s; the reads asked meanwhile."""
+    reads = []
+    for start in range(ids.start, ids.stop, per_tick):
+        for event_id in range(start, min(start + per_tick, ids.stop)):
+            gaps.heard(event_id)
+        clock.advance(0.125)
+        if (read := gaps.next_read()) is not None:
+            reads.append(read)
+    return reads
+
+
+@pytest.mark.parametrize("how", ["head", "a later event"])
+def test_a_backlog_draining_from_the_layer_is_not_read(clock: Clock, how: str) -> None:
+    gaps = joined(clock)
+    reveal(gaps, clock, how, 5010)  # a 5,000-event commit, its messages queued at a publisher
+    assert drain(gaps, clock, range(11, 5011)) == []  # 12.5 s, far past the grace
+    clock.advance(GRACE_SECONDS * 10)
+    assert gaps.next_read() is None
+    assert gaps.holes == {}
+
+
+def test_a_message_lost_in_a_backlog_is_read_once_the_layer_stops_filling(clock: Clock) -> None:
+    gaps = joined(clock)
+    reveal(gaps, clock, "head", 1010)
+    assert drain(gaps, clock, range(11, 500)) == []
+    assert drain(gaps, clock, range(501, 1011)) == []  # 500's message is lost
+    clock.advance(GRACE_SECONDS - 0.25)  # the last ids came 0.125 s ago
+    assert gaps.next_read() is None
+    clock.advance(0.125)
+    assert gaps.next_read() == Read(((500, 500),), None)
+
+
+def test_a_backlog_that_never_ends_defers_reads_only_so_long(clock: Clock) -> None:
+    gaps = joined(clock)
+    reveal(gaps, clock, "head", 10_010)
+    noticed = clock.now
+    next_id = 11
+    while (read := gaps.next_read()) is None:
+        gaps.heard(next_id)  # one id every tick: the layer never stops filling
+        next_id += 1
+        clock.advance(0.125)
+    assert clock.now - noticed == MAX_DEFER_SECONDS
+    assert read == Read(((next_id, 10_010),), None)
 
 
 def test_a_layer_error_tails_the_log_until_the_listener_joins_then_catches_up(
