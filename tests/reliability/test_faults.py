@@ -87,13 +87,15 @@ class Client:
     async def read_until(self, wanted: set[int], timeout: float = WAIT) -> None:
         assert self.ws is not None
         deadline = asyncio.get_running_loop().time() + timeout
-        while not wanted <= set(self.ids):
+        seen = set(self.ids)  # not rebuilt per message: thousands may be read
+        while not wanted <= seen:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise AssertionError(f"missing events {sorted(wanted - set(self.ids))}")
+                raise AssertionError(f"missing events {sorted(wanted - seen)}")
             message = json.loads(await asyncio.wait_for(self.ws.recv(), remaining))
             if "id" in message:
                 self.ids.append(message["id"])
+                seen.add(message["id"])
 
     async def read_until_closed(self) -> None:
         assert self.ws is not None
