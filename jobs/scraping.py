@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -41,6 +42,7 @@ from jobs.services import (
     scrape_run_start,
     scrape_runs_renew,
 )
+from jobsentinel.lazy import per_process
 
 logger = logging.getLogger(__name__)
 
@@ -160,17 +162,8 @@ class FetchEngine:
             self._loop.close()
 
 
-_shared_engine: FetchEngine | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_engine() -> FetchEngine:
-    """The process's fetch engine (the worker's threads share it)."""
-    global _shared_engine
-    with _shared_lock:
-        if _shared_engine is None:
-            _shared_engine = FetchEngine()
-        return _shared_engine
+# The process's fetch engine: the worker's threads share it.
+shared_engine = per_process(FetchEngine)
 
 
 # --- leases ------------------------------------------------------------------------------------
@@ -428,21 +421,13 @@ def _failed(
     return SourceOutcome(source, finished, None, error)
 
 
-def _finish(
-    run: ScrapeRun,
-    status: str,
-    *,
-    result: IngestResult | None = None,
-    error: str = "",
-    board_missing: bool = False,
-) -> ScrapeRun:
-    """Finish a run, retrying a few times: after a database restart the first query fails on a
-    dead connection, and a run left "running" would mislead everyone until its lease ends."""
+def _finish(run: ScrapeRun, status: str, **outcome: Any) -> ScrapeRun:
+    """Finish a run (`outcome`: scrape_run_finish's result, error, board_missing), retrying a
+    few times: after a database restart the first query fails on a dead connection, and a run
+    left "running" would mislead everyone until its lease ends."""
     for attempt in range(5):
         try:
-            return scrape_run_finish(
-                run=run, status=status, result=result, error=error, board_missing=board_missing
-            )
+            return scrape_run_finish(run=run, status=status, **outcome)
         except DatabaseError as exc:
             logger.warning(
                 "could not record the end of run %s (attempt %d): %s", run.pk, attempt + 1, exc

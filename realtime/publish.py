@@ -33,6 +33,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
+from jobsentinel.lazy import per_process
 from realtime.events import PUSH_MESSAGE_TYPE, group_name
 
 if TYPE_CHECKING:
@@ -142,13 +143,4 @@ class Publisher:
                     await asyncio.sleep(0.2 * attempt)
 
 
-_publisher: Publisher | None = None
-_lock = threading.Lock()
-
-
-def publisher() -> Publisher:
-    global _publisher
-    with _lock:
-        if _publisher is None:
-            _publisher = Publisher()
-        return _publisher
+publisher = per_process(Publisher)
