@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -38,6 +39,7 @@ from realtime.events import (
     error_message,
 )
 from realtime.hub import Hub, get_hub
+from realtime.live import LiveEvent, frame_writer
 from realtime.outbox import Outbox, ReplayPlan, replay
 from realtime.ratelimit import MessageRateLimiter
 from realtime.security import client_ip, socket_authorized
@@ -78,6 +80,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
                     return
 
         watcher = asyncio.ensure_future(watch())
+        self.outbox.write_frame = frame_writer(scope)
         try:
             await super().__call__(scope, inbox.get, send)
         finally:
@@ -318,8 +321,8 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
 
     # --- server-side pushes (called by the hub; never touch the ORM) ----------------------
 
-    async def push(self, event_id: int, event_type: str, text: str) -> None:
-        await self.outbox.push(event_id, event_type, text)
+    def push(self, event: LiveEvent) -> Awaitable[None] | None:
+        return self.outbox.push(event)
 
     async def heartbeat(self, text: str) -> None:
         if self.outbox.live:  # never between `connected` and the end of a replay

@@ -14,10 +14,10 @@
 3. Access log without query strings. daphne logs the full URI of HTTP requests, so a key sent
    as `?api_key=` (say to the socket URL through a proxy that drops the Upgrade header) would
    land in the log. Paths are logged without their query string.
-4. One frame per event, not per socket. The hub hands every subscriber the same text object;
-   its WebSocket frame (unmasked, unfragmented, uncompressed: all daphne ever sends) is built
-   once and the same bytes are written to each socket, the way `websockets.broadcast` does,
-   instead of autobahn framing (and debug-formatting) it again for every socket.
+4. Frames built without autobahn. A text message daphne sends is written as one frame
+   (unmasked, unfragmented, uncompressed: all daphne ever sends) built by
+   `realtime.live.text_frame`, instead of autobahn framing (and debug-formatting) it. Live
+   events go further (patch 9): their frame is built once for every socket.
 5. Sends to a socket on its way out are dropped. A client that closes right after the
    handshake (a browser closing a CONNECTING socket does) leaves the socket CLOSING before
    daphne marks it disconnected; autobahn then raises on every send, which used to end the
@@ -35,19 +35,30 @@
    otherwise, and cannot be told (its `domain` stays a string), so on an IPv6 address every
    peer address came out garbled, and the per-address caps with them. The family is read from
    the socket itself.
+9. Live events written straight to the socket. Through ASGI, each socket's copy of an event
+   costs a chain of coroutines (the consumer's send, the session middleware's, daphne's
+   `handle_reply`, then `serverSend`): most of a delivery's CPU. daphne gives each socket's
+   scope a `write_frame(frame) -> bool` (the `jobsentinel.write_frame` extension) bound to its
+   protocol; the hub's fan-out hands it the event's frame, built once, and it writes it under
+   the same rules as `serverSend` (patches 2, 4, 5): straight to the socket (one send(2), as
+   asyncio's transports do) when Twisted holds nothing unsent for it, else behind what waits
+   in Twisted's buffer. Everything else a socket is sent (`connected`, replies, replays,
+   close) still goes through ASGI.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import struct
 import sys
 import time
 import weakref
 from typing import Any
 
+from django.conf import settings
+
 from realtime.events import CloseCode
+from realtime.live import WRITE_FRAME_EXTENSION, text_frame
 
 logger = logging.getLogger(__name__)
 
@@ -88,79 +99,133 @@ def _pending_bytes(transport: Any) -> int:
         return 0
 
 
-_last_frame: tuple[str, bytes] | None = None
+def too_slow(protocol: Any) -> bool:
+    """True (and the socket on its way out) when this client stopped reading (patch 2)."""
+    if protocol._jobsentinel_too_slow:
+        return True
+    pending = _pending_bytes(protocol.transport)
+    limit = settings.WS_MAX_BACKLOG_BYTES
+    if pending <= limit:
+        if protocol._jobsentinel_over_since is not None:
+            protocol._jobsentinel_over_since = None
+        return False
+    now = time.monotonic()
+    if protocol._jobsentinel_over_since is None:
+        protocol._jobsentinel_over_since = now
+    stuck = now - protocol._jobsentinel_over_since > SLOW_READER_SECONDS
+    if not stuck and pending <= limit * HARD_BACKLOG_FACTOR:
+        return False
+    from twisted.internet import reactor as twisted_reactor
+
+    # zope interface methods confuse mypy about argument positions; the call is as documented.
+    reactor: Any = twisted_reactor
+    protocol._jobsentinel_too_slow = True
+    logger.info("closing a socket that stopped reading (%d bytes waiting)", pending)
+    protocol.sendCloseFrame(code=int(CloseCode.TOO_SLOW), isReply=False)
+    reactor.callLater(SLOW_READER_GRACE_SECONDS, protocol.transport.abortConnection)
+    return True
 
 
-def text_frame(text: str) -> bytes:
-    """A final, unmasked text frame (server to client) for `text`; the last one is cached, so
-    one event fanned out to many sockets is framed once."""
-    global _last_frame
-    if _last_frame is not None and _last_frame[0] is text:
-        return _last_frame[1]
-    payload = text.encode()
-    size = len(payload)
-    if size < 126:
-        header = struct.pack("!BB", 0x81, size)
-    elif size < 65536:
-        header = struct.pack("!BBH", 0x81, 126, size)
-    else:
-        header = struct.pack("!BBQ", 0x81, 127, size)
-    frame = header + payload
-    _last_frame = (text, frame)
-    return frame
+def _backlog_defaults(protocol_class: Any) -> None:
+    """The slow-reader state as class defaults: a socket gets instance attributes (memory) only
+    once it falls behind."""
+    protocol_class._jobsentinel_too_slow = False
+    protocol_class._jobsentinel_over_since = None
+
+
+def write_frame(protocol: Any, frame: bytes) -> bool:
+    """Write a pre-built text frame (`realtime.live.text_frame`) to a socket. True when the
+    frame is dealt with: written, or dropped because the socket is on its way out (patch 5) or
+    its client stopped reading (patch 2). False when autobahn must send this message itself
+    (not open yet, a fragmented message or compression under way): the caller then sends the
+    text through daphne as usual, which goes through the same checks."""
+    state = protocol.state
+    if state != protocol.STATE_OPEN:
+        return bool(state == protocol.STATE_CLOSING or state == protocol.STATE_CLOSED)
+    if too_slow(protocol):
+        return True
+    if (
+        protocol.send_state != protocol.SEND_STATE_GROUND
+        or protocol.send_queue
+        or protocol._perMessageCompress is not None
+    ):
+        return False
+    send_now(protocol.transport, frame)
+    return True
+
+
+def send_now(transport: Any, data: bytes) -> None:
+    """Write to a plain TCP transport the way asyncio's transports do: straight to the socket
+    (one send(2)) when Twisted holds nothing unsent for it; what the kernel does not take, and
+    anything while bytes wait, goes through Twisted's buffer, so the order holds. Twisted's own
+    `write` always buffers and has the reactor watch the socket for writability, then stop
+    watching it: two epoll_ctl calls and most of a delivery's CPU, for every socket."""
+    try:
+        idle = (
+            not transport.TLS
+            and transport.connected
+            and not transport.disconnecting
+            and not transport._writeDisconnected
+            and transport.offset == len(transport.dataBuffer)
+            and not transport._tempDataLen
+        )
+        sock = transport.socket
+    except AttributeError:  # not a plain TCP transport (tests, TLS wrappers): Twisted's path
+        idle = False
+    if idle:
+        try:
+            sent = sock.send(data)
+        except OSError:  # full (EAGAIN) or broken: Twisted's write path finds out and reports
+            sent = 0
+        if sent == len(data):
+            return
+        data = data[sent:]
+    transport.write(data)
 
 
 def fast_sends_and_slow_readers() -> None:
     from daphne.ws_protocol import WebSocketProtocol
-    from django.conf import settings
-    from twisted.internet import reactor as twisted_reactor
 
     if getattr(WebSocketProtocol, "_jobsentinel_backlog", False):
         return
-    reactor: Any = twisted_reactor
     original_send = WebSocketProtocol.serverSend
-
-    def too_slow(self: Any) -> bool:
-        """True (and the socket on its way out) when this client stopped reading."""
-        if getattr(self, "_jobsentinel_too_slow", False):
-            return True
-        pending = _pending_bytes(self.transport)
-        limit = settings.WS_MAX_BACKLOG_BYTES
-        now = time.monotonic()
-        if pending <= limit:
-            self._jobsentinel_over_since = None
-            return False
-        if getattr(self, "_jobsentinel_over_since", None) is None:
-            self._jobsentinel_over_since = now
-        stuck = now - self._jobsentinel_over_since > SLOW_READER_SECONDS
-        if not stuck and pending <= limit * HARD_BACKLOG_FACTOR:
-            return False
-        self._jobsentinel_too_slow = True
-        logger.info("closing a socket that stopped reading (%d bytes waiting)", pending)
-        self.sendCloseFrame(code=int(CloseCode.TOO_SLOW), isReply=False)
-        reactor.callLater(SLOW_READER_GRACE_SECONDS, self.transport.abortConnection)
-        return True
+    _backlog_defaults(WebSocketProtocol)
 
     @functools.wraps(original_send)
     def server_send(self: Any, content: Any, binary: bool = False) -> None:
-        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
-            return  # the peer is leaving: nothing sent now could reach it
-        if too_slow(self):
-            return
-        if (
-            binary
-            or not isinstance(content, str)
-            or self.state != self.STATE_OPEN
-            or self.send_state != self.SEND_STATE_GROUND
-            or self.send_queue
-            or self._perMessageCompress is not None
-        ):
-            original_send(self, content, binary)  # anything unusual: autobahn's own path
-            return
-        self.transport.write(text_frame(content))
+        if not binary and isinstance(content, str):
+            if write_frame(self, text_frame(content)):
+                return
+        elif self.state in (self.STATE_CLOSING, self.STATE_CLOSED) or too_slow(self):
+            return  # the peer is leaving, or not reading: nothing sent now would reach it
+        original_send(self, content, binary)  # anything unusual: autobahn's own path
 
     WebSocketProtocol.serverSend = server_send
     WebSocketProtocol._jobsentinel_backlog = True
+
+
+def direct_frame_writes() -> None:
+    """Patch 9: each socket's scope carries `write_frame` bound to its protocol (under the
+    `WRITE_FRAME_EXTENSION` extension), so the hub's live events skip the ASGI send chain."""
+    from daphne.server import Server
+    from daphne.ws_protocol import WebSocketProtocol
+
+    if getattr(Server, "_jobsentinel_direct_writes", False):
+        return
+    original_create = Server.create_application
+    _backlog_defaults(WebSocketProtocol)
+    WebSocketProtocol.jobsentinel_write_frame = write_frame
+
+    @functools.wraps(original_create)
+    def create_application(self: Any, protocol: Any, scope: dict[str, Any]) -> Any:
+        if scope.get("type") == "websocket":
+            extensions = dict(scope.get("extensions") or {})
+            extensions[WRITE_FRAME_EXTENSION] = {"write": protocol.jobsentinel_write_frame}
+            scope["extensions"] = extensions
+        return original_create(self, protocol, scope)
+
+    Server.create_application = create_application
+    Server._jobsentinel_direct_writes = True
 
 
 def close_frames_instead_of_drops() -> None:
@@ -261,6 +326,7 @@ def install() -> None:
     allow_registered_close_codes()
     access_log_without_query_strings()
     fast_sends_and_slow_readers()
+    direct_frame_writes()
     close_frames_instead_of_drops()
     close_sockets_on_shutdown()
     adopted_sockets_keep_their_family()

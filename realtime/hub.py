@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
@@ -37,6 +37,7 @@ from realtime.events import (
     group_name,
 )
 from realtime.gaps import Gaps, Read
+from realtime.live import LiveEvent
 from realtime.log import LoggedEvent
 from realtime.recent import RecentIds
 from realtime.relay import BATCH, Relay
@@ -52,7 +53,9 @@ RETRY_SECONDS = 1.0
 
 
 class Subscriber(Protocol):
-    async def push(self, event_id: int, event_type: str, text: str) -> None: ...
+    # None when the event is dealt with already (a socket's frame written, or held); else what
+    # to await to send it. Most pushes finish at once, so a fan-out is one plain loop.
+    def push(self, event: LiveEvent) -> Awaitable[None] | None: ...
     async def heartbeat(self, text: str) -> None: ...
 
 
@@ -94,9 +97,12 @@ class Hub:
         if not self.delivered.add(event_id):
             return False
         self.last_event_id = max(self.last_event_id, event_id)
+        event = LiveEvent(event_id, event_type, text)  # one object, one frame, for everyone
         for subscriber in list(self.by_type.get(event_type, ())):
             try:
-                await subscriber.push(event_id, event_type, text)
+                pending = subscriber.push(event)
+                if pending is not None:
+                    await pending
             except Exception:  # one broken socket must not starve the others
                 logger.exception("delivery of event #%d to a socket failed", event_id)
         return True

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from channels.db import database_sync_to_async
 
 from realtime import log
+from realtime.live import LiveEvent
 from realtime.recent import RecentIds, RecentRing
 
 # Replayed ids are remembered until live delivery moves past the replay's last id.
@@ -65,13 +66,17 @@ class ReplayPlan:
 
 # Writes one event to the client: its id and type (an SSE frame names both), and its envelope.
 Send = Callable[[int, str, str], Awaitable[None]]
+# Writes a live event's WebSocket frame to the socket at once, without awaiting anything; False
+# when it cannot now (the frame must then go through `Send`).
+WriteFrame = Callable[[bytes], bool]
 
 
 class Outbox:
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, write_frame: WriteFrame | None = None) -> None:
         self._send = send
+        self.write_frame = write_frame
         self.phase = Phase.HOLDING
-        self.held: list[tuple[int, str, str]] = []
+        self.held: list[LiveEvent] = []
         self.wanted: frozenset[str] = frozenset()
         self.covered: dict[str, int] = {}
         # An event can reach a socket twice when it resumes: live (before, during or just after
@@ -113,16 +118,21 @@ class Outbox:
         while self.held:
             batch, self.held = self.held, []
             for event in batch:
-                await self._send_live(*event)
+                pending = self._send_live(event)
+                if pending is not None:
+                    await pending
         self.phase = Phase.LIVE
 
     # --- sending -----------------------------------------------------------------------------
 
-    async def push(self, event_id: int, event_type: str, text: str) -> None:
+    def push(self, event: LiveEvent) -> Awaitable[None] | None:
+        """Take a live event. Returns None when it is dealt with (held, not wanted, a repeat,
+        or written straight to the socket), else what the caller must await to send it: the
+        hub's fan-out then costs no coroutine per socket."""
         if self.phase is not Phase.LIVE:
-            self.held.append((event_id, event_type, text))
-            return
-        await self._send_live(event_id, event_type, text)
+            self.held.append(event)
+            return None
+        return self._send_live(event)
 
     async def send_replayed(self, event_id: int, event_type: str, text: str) -> None:
         if event_id in self.sent_live:
@@ -133,16 +143,18 @@ class Outbox:
         self.replayed_up_to = max(self.replayed_up_to, event_id)
         await self._send(event_id, event_type, text)
 
-    async def _send_live(self, event_id: int, event_type: str, text: str) -> None:
-        if event_type not in self.wanted:
-            return
+    def _send_live(self, event: LiveEvent) -> Awaitable[None] | None:
+        if event.type not in self.wanted:
+            return None
         if self.replayed is not None:
-            if event_id in self.replayed:
-                return
-            if event_id > self.replayed_up_to:  # live delivery has caught up with the replay
+            if event.id in self.replayed:
+                return None
+            if event.id > self.replayed_up_to:  # live delivery has caught up with the replay
                 self.replayed = None
-        self.sent_live.add(event_id)
-        await self._send(event_id, event_type, text)
+        self.sent_live.add(event.id)
+        if self.write_frame is not None and self.write_frame(event.frame):
+            return None
+        return self._send(event.id, event.type, event.text)
 
     @property
     def live(self) -> bool:

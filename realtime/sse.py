@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -29,6 +29,7 @@ from realtime.client_input import RequestError, parse_events, parse_last_event_i
 from realtime.connections import registry
 from realtime.events import EVENT_TYPES, ErrorCode, ServerMessage, encode, envelope, error_message
 from realtime.hub import Hub, get_hub
+from realtime.live import LiveEvent
 from realtime.outbox import Outbox, replay
 
 logger = logging.getLogger(__name__)
@@ -89,8 +90,8 @@ class _Client:
         await asyncio.sleep(0)
         return not self.left
 
-    async def push(self, event_id: int, event_type: str, text: str) -> None:
-        await self.outbox.push(event_id, event_type, text)
+    def push(self, event: LiveEvent) -> Awaitable[None] | None:
+        return self.outbox.push(event)
 
     async def heartbeat(self, text: str) -> None:
         if self.outbox.live:  # never between `connected` and the replay's end

@@ -6,6 +6,8 @@ real daphne in test_daphne.py, test_churn.py, test_abuse.py and tests/reliabilit
 from __future__ import annotations
 
 import inspect
+import re
+import socket
 import struct
 from typing import Any
 
@@ -13,10 +15,12 @@ import pytest
 from autobahn.exception import Disconnected
 from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
 from daphne.access import AccessLogGenerator
+from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
-from twisted.internet import abstract
+from twisted.internet import abstract, tcp
 
 from realtime import daphne_compat
+from realtime.live import frame_writer, text_frame
 
 
 def original(function: Any) -> Any:
@@ -74,7 +78,7 @@ def test_text_frames_are_rfc6455_frames(size: int) -> None:
     """Patch 4's frame: FIN + text opcode, unmasked, 7/16/64-bit length, then the payload."""
     text = "é" * (size // 2) + "a" * (size % 2)
     payload = text.encode()
-    frame = daphne_compat.text_frame(text)
+    frame = text_frame(text)
     assert frame[0] == 0x81
     if len(payload) < 126:
         assert frame[1] == len(payload)
@@ -149,3 +153,121 @@ def test_an_adopted_socket_keeps_its_family() -> None:
         assert isinstance(endpoint, AdoptedStreamServerEndpoint)
         assert endpoint.addressFamily == socket.AF_INET6
         assert endpoint.fileno == listener.fileno()
+
+
+class FakeTransport:
+    """What patch 2 reads of a Twisted TCP transport, and what patch 9 writes to."""
+
+    def __init__(self, pending: int = 0) -> None:
+        self.dataBuffer = b"x" * pending
+        self.offset = 0
+        self._tempDataLen = 0
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def abortConnection(self) -> None:
+        pass
+
+
+def open_socket(pending: int = 0) -> Any:
+    """A daphne socket in autobahn's OPEN state, between messages, without a connection."""
+    protocol = WebSocketProtocol()
+    protocol.state = protocol.STATE_OPEN
+    protocol.send_state = protocol.SEND_STATE_GROUND
+    protocol.send_queue = []
+    protocol._perMessageCompress = None
+    protocol.transport = FakeTransport(pending)
+    return protocol
+
+
+def test_direct_frame_writes_rely_on_create_application_and_send_state() -> None:
+    """Patch 9 adds its writer to the scope daphne's `create_application(protocol, scope)`
+    passes on to the application, and writes only where `serverSend` would (patches 2, 4, 5)."""
+    assert parameters(Server.create_application) == ["self", "protocol", "scope"]
+    assert "scope=scope" in source(Server.create_application)
+    daphne_compat.direct_frame_writes()
+    frame = text_frame('{"type": "new_job"}')
+
+    protocol = open_socket()
+    assert daphne_compat.write_frame(protocol, frame) is True
+    assert protocol.transport.written == [frame]
+
+    protocol.send_state = protocol.SEND_STATE_INSIDE_MESSAGE  # autobahn mid-message: its turn
+    assert daphne_compat.write_frame(protocol, frame) is False
+    protocol.state = protocol.STATE_CONNECTING  # daphne's serverSend accepts first: its turn
+    assert daphne_compat.write_frame(protocol, frame) is False
+    for state in (protocol.STATE_CLOSING, protocol.STATE_CLOSED):  # leaving: dropped (patch 5)
+        protocol.state = state
+        assert daphne_compat.write_frame(protocol, frame) is True
+    assert protocol.transport.written == [frame]
+
+
+def test_direct_frame_writes_close_a_client_that_stopped_reading(settings: Any) -> None:
+    """Patch 9 keeps patch 2's rule: far over the backlog limit, the socket gets 4408 instead."""
+    daphne_compat.direct_frame_writes()
+    settings.WS_MAX_BACKLOG_BYTES = 1000
+    protocol = open_socket(pending=1000 * daphne_compat.HARD_BACKLOG_FACTOR + 1)
+    closes: list[int] = []
+    protocol.sendCloseFrame = lambda code, isReply: closes.append(code)
+    assert daphne_compat.write_frame(protocol, text_frame("{}")) is True
+    assert protocol.transport.written == []
+    assert closes == [4408]
+
+
+async def test_direct_frame_writer_reaches_the_scope() -> None:
+    """Patch 9 end to end on daphne's own `create_application`: the application's scope
+    carries the socket's writer, which writes to that socket."""
+    daphne_compat.direct_frame_writes()
+    scopes: list[dict[str, Any]] = []
+
+    async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        scopes.append(scope)
+
+    protocol = open_socket()
+    server = Server.__new__(Server)
+    server.application = application
+    server.connections = {protocol: {}}
+    Server.create_application(server, protocol, {"type": "websocket"})
+    await server.connections[protocol]["application_instance"]
+    write = frame_writer(scopes[0])
+    assert write is not None
+    assert write(text_frame("hello")) is True
+    assert protocol.transport.written == [text_frame("hello")]
+    assert frame_writer({"type": "websocket"}) is None  # any other server: the ASGI path
+
+
+def test_direct_writes_go_to_the_socket_only_when_twisted_holds_nothing() -> None:
+    """Patch 9 sends straight to a TCP transport's socket while nothing waits in Twisted's
+    buffer, and hands Twisted's `write` the rest (or everything, when bytes wait), so the
+    order holds. It reads these attributes of a Twisted TCP connection."""
+    for name in ("TLS", "connected", "disconnecting", "_writeDisconnected", "dataBuffer"):
+        assert hasattr(tcp.Connection, name), f"Twisted's tcp.Connection has no {name} any more"
+    assert re.search(r"self\.socket\b[^=\n]*= skt\b", inspect.getsource(tcp.Connection.__init__))
+    assert "self.socket.send" in inspect.getsource(tcp.Connection.writeSomeData)
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.setblocking(False)
+        transport: Any = FakeTransport()
+        transport.TLS = False
+        transport.connected = True
+        transport.disconnecting = False
+        transport._writeDisconnected = False
+        transport.socket = ours
+        daphne_compat.send_now(transport, b"first")
+        assert theirs.recv(100) == b"first"
+        assert transport.written == []
+
+        transport._tempDataLen = 3  # Twisted holds bytes: behind them, through its buffer
+        daphne_compat.send_now(transport, b"second")
+        assert transport.written == [b"second"]
+        transport._tempDataLen = 0
+        transport.written.clear()
+
+        big = bytes(range(256)) * 20_000  # more than the kernel takes at once
+        daphne_compat.send_now(transport, big)
+        [rest] = transport.written
+        assert 0 < len(rest) < len(big)
+        assert big.endswith(rest)

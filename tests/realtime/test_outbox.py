@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from realtime.live import LiveEvent
 from realtime.outbox import Outbox, Phase
 
 
@@ -14,18 +15,24 @@ def make() -> tuple[Outbox, list[str]]:
     return Outbox(send), sent
 
 
+async def push(box: Outbox, event_id: int, event_type: str, text: str) -> None:
+    pending = box.push(LiveEvent(event_id, event_type, text))
+    if pending is not None:
+        await pending
+
+
 async def test_events_wait_until_connected_is_sent_then_go_out_in_order() -> None:
     box, sent = make()
     box.subscribe(["new_job"], live_after=0)
     assert box.phase is Phase.HOLDING
-    await box.push(1, "new_job", "one")
-    await box.push(2, "job_updated", "not wanted")
-    await box.push(3, "new_job", "three")
+    await push(box, 1, "new_job", "one")
+    await push(box, 2, "job_updated", "not wanted")
+    await push(box, 3, "new_job", "three")
     assert sent == []
     await box.go_live()
     assert box.phase is Phase.LIVE
     assert sent == ["one", "three"]
-    await box.push(4, "new_job", "four")
+    await push(box, 4, "new_job", "four")
     assert sent == ["one", "three", "four"]
 
 
@@ -35,8 +42,8 @@ async def test_a_replay_that_fails_still_delivers_what_it_held() -> None:
     await box.go_live()
     box.begin_replay()
     await box.send_replayed(5, "new_job", "five")
-    await box.push(11, "new_job", "eleven")  # live, during the replay: held
-    await box.push(12, "new_job", "twelve")
+    await push(box, 11, "new_job", "eleven")  # live, during the replay: held
+    await push(box, 12, "new_job", "twelve")
     assert sent == ["five"]
     # The replay stops here (its database went away): going live must not drop 11 and 12.
     await box.go_live()
@@ -48,12 +55,12 @@ async def test_an_event_both_replayed_and_live_is_sent_once() -> None:
     box, sent = make()
     box.subscribe(["new_job"], live_after=3)
     box.begin_replay()
-    await box.push(3, "new_job", "three (live)")
+    await push(box, 3, "new_job", "three (live)")
     await box.send_replayed(2, "new_job", "two")
     await box.send_replayed(3, "new_job", "three")
     await box.go_live()
     assert sent == ["two", "three"]
-    await box.push(4, "new_job", "four")
+    await push(box, 4, "new_job", "four")
     await box.send_replayed(4, "new_job", "four again")  # a later resume racing live delivery
     assert sent == ["two", "three", "four"]
 

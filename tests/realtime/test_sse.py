@@ -15,6 +15,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from realtime.live import LiveEvent
 from tests.conftest import Daphne
 from tests.reliability.test_faults import health, publish_elsewhere
 
@@ -230,7 +231,9 @@ async def test_a_stream_that_stops_reading_is_ended_once_and_holds_no_more(monke
     client.outbox.subscribe(["new_job"], live_after=0)
     await client.outbox.go_live()
     for event_id in range(1, 11):
-        await client.push(event_id, "new_job", "{}")
+        pending = client.push(LiveEvent(event_id, "new_job", "{}"))
+        if pending is not None:
+            await pending
     queued = [client.frames.get_nowait() for _ in range(client.frames.qsize())]
     assert len(queued) == 4  # three frames, then the end: nothing piles up behind it
     assert queued[-1] is None
