@@ -8,18 +8,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jobsentinel.settings")
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from realtime import daphne_compat  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
-from realtime.security import OriginValidator  # noqa: E402
+from realtime.security import OriginValidator, SessionsWhenKeysRequired  # noqa: E402
 
 daphne_compat.install()
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": OriginValidator(SessionsWhenKeysRequired(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
@@ -59,33 +60,59 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         self.hub: Hub | None = None
         self.ip = "unknown"
         self.registered = False
-        # Set as soon as the server reports the client gone, even while a handler (a replay)
+        # True as soon as the server reports the client gone, even while a handler (a replay)
         # is still running: that work then stops instead of serving nobody.
-        self.gone = asyncio.Event()
+        self.gone = False
+        self._gone_event: asyncio.Event | None = None  # only while a replay waits for pacing
         self.outbox = Outbox(self._send_event)
         self.limiter = MessageRateLimiter(settings.WS_RATE_PER_MINUTE, settings.WS_RATE_PER_HOUR)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; whichever way it ends (the client gone at any moment, a fault, the
         server cancelling it) its slot, address count and hub membership are given back."""
-        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-
-        async def watch() -> None:
-            while True:
-                message = await receive()
-                if message.get("type") == "websocket.disconnect":
-                    self.gone.set()
-                inbox.put_nowait(message)
-                if self.gone.is_set():
-                    return
-
-        watcher = asyncio.ensure_future(watch())
+        self.scope = scope
+        self.channel_layer = None  # sockets get events from the hub (see channel_layer_alias)
+        self.base_send = send
         self.outbox.write_frame = frame_writer(scope)
         try:
-            await super().__call__(scope, inbox.get, send)
+            await self._serve(receive)
+        except StopConsumer:
+            pass
         finally:
-            watcher.cancel()
             self._release()
+
+    async def _serve(self, receive: Any) -> None:
+        """Handle the client's messages one at a time, in order (channels' dispatch). While one
+        is handled (a replay can take a while) a watcher reads on, so a departure is noticed at
+        once; an idle socket waits on its receive channel alone, with no task or queue of its
+        own (memory per idle socket)."""
+        backlog: list[dict[str, Any]] = []
+        while True:
+            message = backlog.pop(0) if backlog else await receive()
+            if message["type"] == "websocket.disconnect":
+                self._leave()
+                await self.dispatch(message)  # disconnect(), then StopConsumer
+                return
+            watcher = asyncio.ensure_future(self._watch(receive, backlog))
+            try:
+                await self.dispatch(message)
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    async def _watch(self, receive: Any, backlog: list[dict[str, Any]]) -> None:
+        while True:
+            message = await receive()
+            backlog.append(message)
+            if message["type"] == "websocket.disconnect":
+                self._leave()
+                return
+
+    def _leave(self) -> None:
+        self.gone = True
+        if self._gone_event is not None:
+            self._gone_event.set()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -112,7 +139,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         try:
             await self._start()
         except Exception:
-            if self.gone.is_set():
+            if self.gone:
                 return  # the client left while being set up: nothing to report to anyone
             # Anything unexpected (the database away, say): say so, close, and give the slot
             # back, rather than leave a half-open consumer counted forever.
@@ -167,7 +194,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         # autobahn refuses anything but a plain int (an IntEnum member raises, giving a 1011).
         if isinstance(code, int) and not isinstance(code, bool):
             code = int(code)
-        if not self.gone.is_set():
+        if not self.gone:
             await super().close(code=code, reason=reason)
 
     async def disconnect(self, code: int) -> None:
@@ -184,7 +211,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
             self.registered = False
 
     async def _send_text(self, text: str) -> None:
-        if self.gone.is_set():
+        if self.gone:
             return  # nobody to send to
         await self.base_send({"type": "websocket.send", "text": text})
 
@@ -194,7 +221,7 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
     # --- client messages -------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not self.registered or self.gone.is_set():
+        if not self.registered or self.gone:
             return
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
         if size > settings.WS_MAX_MESSAGE_BYTES:
@@ -307,17 +334,19 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
                     pruned_through=pruned,
                 )
             )
-        return await replay(self.outbox, plan, pace=self._pace, gone=self.gone.is_set)
+        return await replay(self.outbox, plan, pace=self._pace, gone=lambda: self.gone)
 
     async def _pace(self) -> bool:
         """Spend one message of the allowance, waiting for it if need be; False if the client
         left meanwhile."""
         while (wait := self.limiter.charge()) > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.gone.wait(), wait)
-            if self.gone.is_set():
+            if self.gone:
                 return False
-        return not self.gone.is_set()
+            if self._gone_event is None:
+                self._gone_event = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._gone_event.wait(), wait)
+        return not self.gone
 
     # --- server-side pushes (called by the hub; never touch the ORM) ----------------------
 

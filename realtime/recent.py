@@ -36,18 +36,23 @@ class RecentIds:
 
 
 class RecentRing:
-    """The last few ids a socket was sent, in 8 bytes each (an array, no set): appending is
-    O(1) on the hot path, and the linear membership test runs only while a replay is sent."""
+    """The last `size` ids a socket was sent, in 8 bytes each (an array, no set): appending is
+    O(1) on the hot path, and the linear membership test runs only while a replay is sent. The
+    array grows as ids come, so a socket that has been sent nothing yet holds none of it."""
 
-    __slots__ = ("_ids", "_next")
+    __slots__ = ("_ids", "_next", "_size")
 
     def __init__(self, size: int = 256) -> None:
-        self._ids = array("q", [-1]) * size
+        self._ids = array("q")
         self._next = 0
+        self._size = size
 
     def add(self, event_id: int) -> None:
-        self._ids[self._next] = event_id
-        self._next = (self._next + 1) % len(self._ids)
+        if len(self._ids) < self._size:
+            self._ids.append(event_id)
+            return
+        self._ids[self._next] = event_id  # full: overwrite the oldest
+        self._next = (self._next + 1) % self._size
 
     def __contains__(self, event_id: object) -> bool:
         return event_id in self._ids

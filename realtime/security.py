@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
+from channels.auth import AuthMiddlewareStack
 from channels.security.websocket import WebsocketDenier
 
 from jobsentinel.apikeys import is_valid_key, key_from_asgi, keys_required
@@ -28,6 +30,23 @@ class OriginValidator:
             if origin is not None and not origin_allowed(origin, secure=secure, host=host):
                 return await WebsocketDenier()(scope, receive, send)
         return await self.application(scope, receive, send)
+
+
+class SessionsWhenKeysRequired:
+    """channels' cookie, session and user middleware around the socket only while API keys are
+    configured: that is the only time the socket asks who is logged in (`socket_authorized`).
+    Without keys, every socket would carry a session, a user and three more copies of its scope
+    (and their coroutines) for nothing. Checked per connection, like the keys themselves."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+        self.with_sessions = AuthMiddlewareStack(application)
+
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[Any]:
+        # Hands back the inner application's coroutine rather than awaiting it: no frame of
+        # its own for the socket's lifetime.
+        application = self.with_sessions if keys_required() else self.application
+        return application(scope, receive, send)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:

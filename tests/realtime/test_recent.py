@@ -26,3 +26,6 @@ def test_ring_remembers_the_last_ids_only() -> None:
         ring.add(event_id)
     assert 1 not in ring
     assert all(i in ring for i in (2, 3, 4))
+    for event_id in (5, 6, 7, 8):
+        ring.add(event_id)
+    assert [i for i in range(10) if i in ring] == [6, 7, 8]
