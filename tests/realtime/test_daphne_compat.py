@@ -5,6 +5,7 @@ real daphne in test_daphne.py, test_churn.py, test_abuse.py and tests/reliabilit
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 import socket
@@ -187,7 +188,7 @@ def test_direct_frame_writes_rely_on_create_application_and_send_state() -> None
     passes on to the application, and writes only where `serverSend` would (patches 2, 4, 5)."""
     assert parameters(Server.create_application) == ["self", "protocol", "scope"]
     assert "scope=scope" in source(Server.create_application)
-    daphne_compat.direct_frame_writes()
+    daphne_compat.lean_sockets()
     frame = text_frame('{"type": "new_job"}')
 
     protocol = open_socket()
@@ -206,7 +207,7 @@ def test_direct_frame_writes_rely_on_create_application_and_send_state() -> None
 
 def test_direct_frame_writes_close_a_client_that_stopped_reading(settings: Any) -> None:
     """Patch 9 keeps patch 2's rule: far over the backlog limit, the socket gets 4408 instead."""
-    daphne_compat.direct_frame_writes()
+    daphne_compat.lean_sockets()
     settings.WS_MAX_BACKLOG_BYTES = 1000
     protocol = open_socket(pending=1000 * daphne_compat.HARD_BACKLOG_FACTOR + 1)
     closes: list[int] = []
@@ -219,7 +220,7 @@ def test_direct_frame_writes_close_a_client_that_stopped_reading(settings: Any) 
 async def test_direct_frame_writer_reaches_the_scope() -> None:
     """Patch 9 end to end on daphne's own `create_application`: the application's scope
     carries the socket's writer, which writes to that socket."""
-    daphne_compat.direct_frame_writes()
+    daphne_compat.lean_sockets()
     scopes: list[dict[str, Any]] = []
 
     async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -271,3 +272,44 @@ def test_direct_writes_go_to_the_socket_only_when_twisted_holds_nothing() -> Non
         [rest] = transport.written
         assert 0 < len(rest) < len(big)
         assert big.endswith(rest)
+
+
+def test_socket_inbox_replaces_what_daphne_uses_of_its_queue() -> None:
+    """Patch 10 copies daphne's `create_application` for sockets with a `SocketInbox` for its
+    `asyncio.Queue`: the copy must match daphne's method, and a socket's protocol must use
+    nothing of the queue but `put_nowait`."""
+    text = source(Server.create_application)
+    for line in (
+        "input_queue = asyncio.Queue()",
+        'scope.setdefault("asgi", {"version": "3.0"})',
+        "receive=input_queue.get,",
+        "send=partial(self.handle_reply, protocol),",
+        'self.connections[protocol]["application_instance"] = asyncio.ensure_future(',
+        "return input_queue",
+    ):
+        assert line in text, f"daphne's create_application changed: {line!r}"
+    uses = re.findall(r"application_queue\.(\w+)", inspect.getsource(WebSocketProtocol))
+    assert set(uses) == {"put_nowait"}
+
+
+async def test_socket_inbox_is_first_in_first_out_and_loses_nothing_to_cancellation() -> None:
+    inbox = daphne_compat.SocketInbox()
+    inbox.put_nowait(1)
+    inbox.put_nowait(2)
+    assert [await inbox.get(), await inbox.get()] == [1, 2]
+    assert inbox.qsize() == 0
+
+    waiting = asyncio.ensure_future(inbox.get())
+    await asyncio.sleep(0)
+    inbox.put_nowait(3)
+    waiting.cancel()  # woken, but cancelled before it ran: 3 must stay for the next get
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    inbox.put_nowait(4)
+    assert [await inbox.get(), await inbox.get()] == [3, 4]
+
+    later = asyncio.ensure_future(inbox.get())
+    await asyncio.sleep(0)
+    assert not later.done()
+    inbox.put_nowait(5)
+    assert await asyncio.wait_for(later, 1) == 5
