@@ -48,6 +48,16 @@
     the messages its application receives: three deques and an `Event`, about 3 KB, for a
     channel that carries a handful of messages in a socket's life. Sockets get a
     `SocketInbox` (the same `put_nowait`/`get`, first in first out) instead.
+11. Event streams that stop reading are ended. daphne writes HTTP body chunks to Twisted without
+    back-pressure, so a Server-Sent Events stream (`realtime.sse`) whose client stopped reading
+    grows the server's memory with every event, as a socket did before patch 2. A
+    `text/event-stream` response is held to the socket's rule (`stopped_reading`: more than
+    `JOBSENTINEL_WS_MAX_BACKLOG_BYTES` unsent for `SLOW_READER_SECONDS`, or
+    `HARD_BACKLOG_FACTOR` times that at once) and its connection is dropped; there is no close
+    frame to send, and the client is not reading anyway. daphne then tells the view
+    (`http.disconnect`), whose clean-up releases the slot; EventSource reconnects with
+    Last-Event-ID and resumes from the log. Finite responses are left alone: their backlog is
+    bounded by their own size.
 """
 
 from __future__ import annotations
@@ -104,21 +114,30 @@ def _pending_bytes(transport: Any) -> int:
         return 0
 
 
+def stopped_reading(holder: Any, pending: int) -> bool:
+    """The slow-reader rule, for sockets (patch 2) and event streams (patch 11): `pending`
+    unsent bytes over `WS_MAX_BACKLOG_BYTES` for `SLOW_READER_SECONDS`, or over
+    `HARD_BACKLOG_FACTOR` times it at once. A healthy reader can go past the bound for a moment
+    during a burst; it is not punished for that. `holder` keeps when it went over (a class
+    default of None, so a connection gets the instance attribute only once it falls behind)."""
+    limit = settings.WS_MAX_BACKLOG_BYTES
+    if pending <= limit:
+        if holder._jobsentinel_over_since is not None:
+            holder._jobsentinel_over_since = None
+        return False
+    now = time.monotonic()
+    if holder._jobsentinel_over_since is None:
+        holder._jobsentinel_over_since = now
+    stuck = now - holder._jobsentinel_over_since > SLOW_READER_SECONDS
+    return stuck or pending > limit * HARD_BACKLOG_FACTOR
+
+
 def too_slow(protocol: Any) -> bool:
     """True (and the socket on its way out) when this client stopped reading (patch 2)."""
     if protocol._jobsentinel_too_slow:
         return True
     pending = _pending_bytes(protocol.transport)
-    limit = settings.WS_MAX_BACKLOG_BYTES
-    if pending <= limit:
-        if protocol._jobsentinel_over_since is not None:
-            protocol._jobsentinel_over_since = None
-        return False
-    now = time.monotonic()
-    if protocol._jobsentinel_over_since is None:
-        protocol._jobsentinel_over_since = now
-    stuck = now - protocol._jobsentinel_over_since > SLOW_READER_SECONDS
-    if not stuck and pending <= limit * HARD_BACKLOG_FACTOR:
+    if not stopped_reading(protocol, pending):
         return False
     from twisted.internet import reactor as twisted_reactor
 
@@ -376,6 +395,45 @@ def adopted_sockets_keep_their_family() -> None:
     parser_class._jobsentinel_family = True
 
 
+def event_streams_that_stop_reading_end() -> None:
+    from daphne.http_protocol import WebRequest
+
+    if getattr(WebRequest, "_jobsentinel_stream_backlog", False):
+        return
+    original = WebRequest.handle_reply
+    # Class defaults: a request gets instance attributes only once its client falls behind.
+    WebRequest._jobsentinel_over_since = None
+    WebRequest._jobsentinel_cut = False
+
+    @functools.wraps(original)
+    def handle_reply(self: Any, message: dict[str, Any]) -> None:
+        if self._jobsentinel_cut:
+            return  # on its way out: nothing sent now would reach the client
+        original(self, message)
+        if (
+            message["type"] != "http.response.body"
+            or not message.get("more_body", False)
+            or self.finished
+            or self.channel is None
+            or not _is_event_stream(self)
+        ):
+            return
+        pending = _pending_bytes(self.transport)
+        if stopped_reading(self, pending):
+            self._jobsentinel_cut = True
+            logger.info("closing an event stream that stopped reading (%d bytes waiting)", pending)
+            # Not loseConnection: that waits for the buffer to drain, which it never will.
+            self.transport.abortConnection()
+
+    WebRequest.handle_reply = handle_reply
+    WebRequest._jobsentinel_stream_backlog = True
+
+
+def _is_event_stream(request: Any) -> bool:
+    content_type = request.responseHeaders.getRawHeaders(b"content-type") or [b""]
+    return bool(content_type[0].startswith(b"text/event-stream"))
+
+
 def install() -> None:
     """Apply the adjustments if this process is a daphne server; otherwise do nothing."""
     if "daphne.server" not in sys.modules:
@@ -387,3 +445,4 @@ def install() -> None:
     close_frames_instead_of_drops()
     close_sockets_on_shutdown()
     adopted_sockets_keep_their_family()
+    event_streams_that_stop_reading_end()

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +19,7 @@ from websockets.asyncio.client import connect
 
 from realtime.live import LiveEvent
 from tests.conftest import Daphne
-from tests.reliability.test_faults import health, publish_elsewhere
+from tests.reliability.test_faults import elsewhere, health, publish_elsewhere
 
 WAIT = 15
 SSE_PATH = "/api/v1/sse/jobs"
@@ -238,3 +240,143 @@ async def test_a_stream_that_stops_reading_is_ended_once_and_holds_no_more(monke
     assert len(queued) == 4  # three frames, then the end: nothing piles up behind it
     assert queued[-1] is None
     assert all(frame is not None for frame in queued[:-1])
+
+
+# --- clients that stop reading, or pause ------------------------------------------------------
+
+EVENT_PAD = 8000  # bytes of padding per event: ~8 KB frames
+
+
+def raw_stream(server: Daphne) -> socket.socket:
+    """A stream over a raw socket with a 4 KB receive buffer; the GET sent, nothing read yet."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    request = f"GET {SSE_PATH}?events=new_job HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n"
+    sock.sendall(request.encode())
+    return sock
+
+
+class Reader(threading.Thread):
+    """Reads a raw stream, once started, until told to stop or the server closes it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(daemon=True)
+        self.sock = sock
+        self.received = bytearray()
+        self.closed_by_server = False
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.closed_by_server = True
+                return
+            self.received += chunk
+
+    def ids(self) -> list[int]:
+        return [int(i) for i in re.findall(rb"^id: (\d+)$", bytes(self.received), re.M)]
+
+
+def publish_slowly(server: Daphne, count: int, pause: float) -> list[int]:
+    """`count` new_job events of ~8 KB, `pause` seconds apart, from another process."""
+    code = (
+        "import time\n"
+        "from realtime.record import broadcast_job_update_sync as b\n"
+        "ids = []\n"
+        f"for i in range({count}):\n"
+        f"    ids.append(b('new_job', {{'job_id': i, 'pad': 'x' * {EVENT_PAD}}}).id)\n"
+        f"    time.sleep({pause})\n"
+        "print(','.join(map(str, ids)))"
+    )
+    return [int(i) for i in elsewhere(server, code).split(",")]
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """True once the server has closed `sock` (end of file, or a reset for what was unsent);
+    False if it is still open after WAIT seconds of reading."""
+    sock.settimeout(WAIT)
+    try:
+        while sock.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    except OSError:
+        pass
+    return True
+
+
+async def wait_for_active(server: Daphne, count: int) -> None:
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while (active := (await asyncio.to_thread(health, server))["active_connections"]) != count:
+        assert asyncio.get_running_loop().time() < deadline, f"{active} active, not {count}"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_stream_that_stops_reading_is_cut_and_the_others_keep_receiving(
+    daphne_factory,
+) -> None:
+    server: Daphne = daphne_factory(JOBSENTINEL_WS_MAX_BACKLOG_BYTES="65536")
+    stuck = raw_stream(server)
+    try:
+        await wait_for_active(server, 1)
+        async with (
+            httpx.AsyncClient(base_url=server.http_url, timeout=WAIT) as http,
+            http.stream("GET", SSE_PATH, params={"events": "new_job"}) as response,
+        ):
+            stream = messages(response)
+            await read(stream, 1)  # connected
+            await wait_for_active(server, 2)
+            # ~8 MB for the stuck stream: more than the kernel's buffers hold (~4 MB), so
+            # daphne's grows past 8 times the bound.
+            publishing = asyncio.ensure_future(
+                asyncio.to_thread(publish_elsewhere, server, 1000, EVENT_PAD)
+            )
+            got = await read(stream, 1000)
+            ids = await publishing
+            assert [m.id for m in got] == ids  # all, in order, once
+            assert await asyncio.to_thread(closed_by_server, stuck)
+            await wait_for_active(server, 1)  # the stuck stream's slot is free again
+            live = await asyncio.to_thread(publish_elsewhere, server, 2)
+            assert [m.id for m in await read(stream, 2)] == live
+        assert server.log().count("closing an event stream that stopped reading") == 1
+        assert "Traceback" not in server.log()
+    finally:
+        stuck.close()
+
+
+async def test_a_reader_that_pauses_is_not_cut_where_one_that_stopped_is(daphne_factory) -> None:
+    """One burst of ~6.4 MB reaches two raw streams, neither reading: past the kernel's buffers
+    (~4 MB), more than the bound (1 MiB) waits in daphne for each, but less than 8 times it.
+    Then one starts reading and catches up; a trickle of events follows for 7 s. The reader is
+    never cut and gets everything; the one that stays stuck is cut once 5 s have passed."""
+    server: Daphne = daphne_factory(JOBSENTINEL_WS_MAX_BACKLOG_BYTES=str(1024 * 1024))
+    stuck = raw_stream(server)
+    paused = Reader(raw_stream(server))
+    try:
+        await wait_for_active(server, 2)
+        burst = await asyncio.to_thread(publish_elsewhere, server, 800, EVENT_PAD)
+        paused.start()
+        trickle = await asyncio.to_thread(publish_slowly, server, 14, 0.5)
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while paused.ids() != burst + trickle and not paused.closed_by_server:
+            assert asyncio.get_running_loop().time() < deadline, "the reader fell behind"
+            await asyncio.sleep(0.2)
+        assert not paused.closed_by_server
+        assert paused.ids() == burst + trickle  # all, in order, once
+        assert await asyncio.to_thread(closed_by_server, stuck)
+        await wait_for_active(server, 1)
+        assert server.log().count("closing an event stream that stopped reading") == 1
+    finally:
+        paused.stop.set()
+        if paused.is_alive():
+            paused.join()
+        paused.sock.close()
+        stuck.close()
