@@ -298,7 +298,8 @@ WS_MAX_CONNECTIONS_PER_IP = env_int("JOBSENTINEL_WS_MAX_CONNECTIONS_PER_IP", 100
 # The app's own limit for one client message; daphne's (set in `make run`) is higher so that
 # an oversized message gets a proper 1009 close from us instead of a dropped TCP connection.
 WS_MAX_MESSAGE_BYTES = env_int("JOBSENTINEL_WS_MAX_MESSAGE_BYTES", 16 * 1024, minimum=256)
-# Bytes waiting to be sent to one socket before it counts as a stuck reader and is closed (4408).
+# Bytes waiting to be sent to one socket or event stream before it counts as a stuck reader and
+# is closed (a socket with 4408).
 WS_MAX_BACKLOG_BYTES = env_int("JOBSENTINEL_WS_MAX_BACKLOG_BYTES", 1024 * 1024, minimum=4096)
 EVENT_RETENTION_DAYS = env_int("JOBSENTINEL_EVENT_RETENTION_DAYS", 7, minimum=1)
 SCRAPE_INTERVAL = env_int("JOBSENTINEL_SCRAPE_INTERVAL", 900, minimum=10)

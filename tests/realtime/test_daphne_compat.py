@@ -313,3 +313,43 @@ async def test_socket_inbox_is_first_in_first_out_and_loses_nothing_to_cancellat
     assert not later.done()
     inbox.put_nowait(5)
     assert await asyncio.wait_for(later, 1) == 5
+
+
+def test_event_streams_rely_on_handle_reply_and_twisted_request_state(settings: Any) -> None:
+    """Patch 11 wraps `WebRequest.handle_reply(message)`, which writes each body chunk to the
+    transport at once (no back-pressure); after a chunk with `more_body` of a
+    `text/event-stream` response it reads the request's `finished`, `channel`,
+    `responseHeaders` and `transport`, and drops a stuck one with `abortConnection`, after which
+    daphne's `connectionLost` sends the application `http.disconnect`."""
+    from daphne.http_protocol import WebRequest
+    from twisted.internet import tcp
+    from twisted.web.http import Request
+    from twisted.web.http_headers import Headers
+
+    assert parameters(WebRequest.handle_reply) == ["self", "message"]
+    reply = source(WebRequest.handle_reply)
+    assert 'http.Request.write(self, message.get("body", b""))' in reply
+    assert '"more_body"' in reply
+    assert "self.finished or self.channel is None" in reply
+    assert "self.send_disconnect()" in source(WebRequest.connectionLost)
+    assert "self.transport = self.channel.transport" in source(Request.__init__)
+    assert "self.channel = None" in source(Request.connectionLost)
+    assert hasattr(tcp.Connection, "abortConnection")
+
+    request = WebRequest.__new__(WebRequest)
+    request.responseHeaders = Headers({b"Content-Type": [b"text/event-stream; charset=utf-8"]})
+    assert daphne_compat._is_event_stream(request)
+    request.responseHeaders = Headers({b"content-type": [b"application/json"]})
+    assert not daphne_compat._is_event_stream(request)
+
+    # The rule shared with the socket: over the bound for long enough, or far over it at once.
+    settings.WS_MAX_BACKLOG_BYTES = 1000
+    holder = type("Holder", (), {"_jobsentinel_over_since": None})()
+    assert not daphne_compat.stopped_reading(holder, 1000)
+    assert not daphne_compat.stopped_reading(holder, 1001)  # a burst: not yet
+    assert holder._jobsentinel_over_since is not None
+    holder._jobsentinel_over_since -= daphne_compat.SLOW_READER_SECONDS + 1
+    assert daphne_compat.stopped_reading(holder, 1001)  # stuck for too long
+    assert not daphne_compat.stopped_reading(holder, 10)  # caught up: the clock starts again
+    assert holder._jobsentinel_over_since is None
+    assert daphne_compat.stopped_reading(holder, 1000 * daphne_compat.HARD_BACKLOG_FACTOR + 1)
