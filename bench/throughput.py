@@ -31,7 +31,7 @@ MAX_RATE = 5_000.0  # events/s: beyond this the producer, not the server, is bei
 P99_LIMIT_MS = 250.0
 PRODUCER_SHORTFALL = 0.97
 PROBES = 5
-TARGET_RATIO = 0.25
+TARGET_RATIO = 0.30
 SERVER_SATURATED_PERCENT = 90.0
 TWO_WORKERS = dataclasses.replace(EMBEDDED, workers=2)
 WORKERS_TARGET = 1.5  # two web processes against one, in the same run
