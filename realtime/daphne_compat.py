@@ -88,10 +88,19 @@ HARD_BACKLOG_FACTOR = 8
 _open_sockets: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
+def _first_time(owner: Any, flag: str) -> bool:
+    """True the first time a patch asks for `owner` (and marks it): `install()` may run more
+    than once in a process, and a patch applied twice would wrap its own wrapper."""
+    if getattr(owner, flag, False):
+        return False
+    setattr(owner, flag, True)
+    return True
+
+
 def allow_registered_close_codes() -> None:
     from daphne.ws_protocol import WebSocketProtocol
 
-    if getattr(WebSocketProtocol, "_jobsentinel_close_codes", False):
+    if not _first_time(WebSocketProtocol, "_jobsentinel_close_codes"):
         return
     original = WebSocketProtocol.serverClose
 
@@ -103,7 +112,6 @@ def allow_registered_close_codes() -> None:
             original(self, code)
 
     WebSocketProtocol.serverClose = server_close
-    WebSocketProtocol._jobsentinel_close_codes = True
 
 
 def _pending_bytes(transport: Any) -> int:
@@ -210,7 +218,7 @@ def send_now(transport: Any, data: bytes) -> None:
 def fast_sends_and_slow_readers() -> None:
     from daphne.ws_protocol import WebSocketProtocol
 
-    if getattr(WebSocketProtocol, "_jobsentinel_backlog", False):
+    if not _first_time(WebSocketProtocol, "_jobsentinel_backlog"):
         return
     original_send = WebSocketProtocol.serverSend
     _backlog_defaults(WebSocketProtocol)
@@ -225,7 +233,6 @@ def fast_sends_and_slow_readers() -> None:
         original_send(self, content, binary)  # anything unusual: autobahn's own path
 
     WebSocketProtocol.serverSend = server_send
-    WebSocketProtocol._jobsentinel_backlog = True
 
 
 class SocketInbox:
@@ -273,7 +280,7 @@ def lean_sockets() -> None:
     from daphne.server import Server
     from daphne.ws_protocol import WebSocketProtocol
 
-    if getattr(Server, "_jobsentinel_lean_sockets", False):
+    if not _first_time(Server, "_jobsentinel_lean_sockets"):
         return
     original_create = Server.create_application
     _backlog_defaults(WebSocketProtocol)
@@ -301,13 +308,12 @@ def lean_sockets() -> None:
         return inbox
 
     Server.create_application = create_application
-    Server._jobsentinel_lean_sockets = True
 
 
 def close_frames_instead_of_drops() -> None:
     from daphne.ws_protocol import WebSocketFactory
 
-    if getattr(WebSocketFactory, "_jobsentinel_no_drop", False):
+    if not _first_time(WebSocketFactory, "_jobsentinel_no_drop"):
         return
     original_init = WebSocketFactory.__init__
 
@@ -318,7 +324,6 @@ def close_frames_instead_of_drops() -> None:
         self.setProtocolOptions(failByDrop=False)
 
     WebSocketFactory.__init__ = init
-    WebSocketFactory._jobsentinel_no_drop = True
 
 
 def close_sockets_on_shutdown() -> None:
@@ -329,7 +334,7 @@ def close_sockets_on_shutdown() -> None:
     # zope interface methods confuse mypy about argument positions; the call is as documented.
     reactor: Any = twisted_reactor
 
-    if getattr(WebSocketProtocol, "_jobsentinel_tracked", False):
+    if not _first_time(WebSocketProtocol, "_jobsentinel_tracked"):
         return
     original_open = WebSocketProtocol.onOpen
 
@@ -339,7 +344,6 @@ def close_sockets_on_shutdown() -> None:
         original_open(self)
 
     WebSocketProtocol.onOpen = on_open
-    WebSocketProtocol._jobsentinel_tracked = True
 
     def announce_restart() -> Any:
         sockets = [s for s in list(_open_sockets) if s.state == s.STATE_OPEN]
@@ -356,7 +360,7 @@ def close_sockets_on_shutdown() -> None:
 def access_log_without_query_strings() -> None:
     from daphne.access import AccessLogGenerator
 
-    if getattr(AccessLogGenerator, "_jobsentinel_no_query", False):
+    if not _first_time(AccessLogGenerator, "_jobsentinel_no_query"):
         return
     original = AccessLogGenerator.__call__
 
@@ -368,7 +372,6 @@ def access_log_without_query_strings() -> None:
         original(self, protocol, action, details)
 
     AccessLogGenerator.__call__ = log
-    AccessLogGenerator._jobsentinel_no_query = True
 
 
 def adopted_sockets_keep_their_family() -> None:
@@ -379,7 +382,7 @@ def adopted_sockets_keep_their_family() -> None:
 
     # Twisted's own types would have it that methods are never replaced: this is the point.
     parser_class: Any = fd_endpoint._FDParser
-    if getattr(parser_class, "_jobsentinel_family", False):
+    if not _first_time(parser_class, "_jobsentinel_family"):
         return
     original = parser_class._parseServer
 
@@ -392,13 +395,12 @@ def adopted_sockets_keep_their_family() -> None:
         return endpoints.AdoptedStreamServerEndpoint(reactor, descriptor, family)
 
     parser_class._parseServer = parse
-    parser_class._jobsentinel_family = True
 
 
 def event_streams_that_stop_reading_end() -> None:
     from daphne.http_protocol import WebRequest
 
-    if getattr(WebRequest, "_jobsentinel_stream_backlog", False):
+    if not _first_time(WebRequest, "_jobsentinel_stream_backlog"):
         return
     original = WebRequest.handle_reply
     # Class defaults: a request gets instance attributes only once its client falls behind.
@@ -426,7 +428,6 @@ def event_streams_that_stop_reading_end() -> None:
             self.transport.abortConnection()
 
     WebRequest.handle_reply = handle_reply
-    WebRequest._jobsentinel_stream_backlog = True
 
 
 def _is_event_stream(request: Any) -> bool:
