@@ -53,7 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "scenarios",
         nargs="*",
-        default=["all"],
+        # A plain string: argparse checks a `*` positional's default against the choices as a
+        # whole (a list default is refused as "invalid choice: ['all']").
+        default="all",
         choices=[*SCENARIOS, *EXTRA, "all", "summary"],
         help="what to run (default: all; `soak`, the ten-minute reliability run, only when named)",
     )
@@ -88,7 +90,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-logs", action="store_true", help="keep the server and client logs after success"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if isinstance(args.scenarios, str):  # nothing named: the default
+        args.scenarios = [args.scenarios]
+    return args
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

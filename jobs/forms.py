@@ -97,20 +97,6 @@ class PreferencesForm(forms.ModelForm[Preferences]):
     preferred_locations = TermListField(
         label="Preferred locations", help_text=f"Places you can work from. {_LIST_HELP}"
     )
-    salary_floor = forms.DecimalField(
-        label="Salary floor",
-        required=False,
-        max_digits=12,
-        decimal_places=2,
-        help_text="Yearly. A job stating less scores 0.",
-    )
-    salary_target = forms.DecimalField(
-        label="Salary target",
-        required=False,
-        max_digits=12,
-        decimal_places=2,
-        help_text="Yearly. A job paying this or more gets the full salary credit.",
-    )
     salary_currency = forms.CharField(label="Currency", help_text="3-letter code, e.g. USD, EUR.")
     notify_threshold = forms.FloatField(
         label="Notify from score",
@@ -121,6 +107,12 @@ class PreferencesForm(forms.ModelForm[Preferences]):
     class Meta:
         model = Preferences
         fields = PREFERENCE_FIELDS
+        # The amounts' fields come from the model (its digits and decimal places).
+        labels = {"salary_floor": "Salary floor", "salary_target": "Salary target"}
+        help_texts = {
+            "salary_floor": "Yearly. A job stating less scores 0.",
+            "salary_target": "Yearly. A job paying this or more gets the full salary credit.",
+        }
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -71,17 +71,11 @@ def required_id(job: dict[str, Any], key: str = "id") -> str:
     # bool is an int subclass, and True is no one's job id.
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise PayloadError(f"{key!r} is missing or not a string/number ({type_name(value)})")
-    text = str(value).strip()
-    if not text:
-        raise PayloadError(f"{key!r} is empty")
-    return text
+    return _present(str(value).strip(), key, "is empty")
 
 
 def required_text(job: dict[str, Any], key: str) -> str:
-    text = clean_text(job.get(key))
-    if not text:
-        raise PayloadError(f"{key!r} is missing or empty")
-    return text
+    return _present(clean_text(job.get(key)), key, "is missing or empty")
 
 
 def web_url(value: object) -> str:
@@ -91,10 +85,14 @@ def web_url(value: object) -> str:
 
 
 def required_url(job: dict[str, Any], key: str) -> str:
-    url = web_url(job.get(key))
-    if not url:
-        raise PayloadError(f"{key!r} is missing or not an http(s) URL")
-    return url
+    return _present(web_url(job.get(key)), key, "is missing or not an http(s) URL")
+
+
+def _present(value: str, key: str, problem: str) -> str:
+    """`value` (what was read of `job[key]`), or PayloadError saying what is wrong with it."""
+    if not value:
+        raise PayloadError(f"{key!r} {problem}")
+    return value
 
 
 def unescape_html(value: object) -> str:
