@@ -1,6 +1,7 @@
 """Scrape cycle: 300 boards of mixed kinds on a local board farm that answers every request after
 100 ms; a first cycle (every job new) and an unchanged cycle, one board after another against
-concurrently (JOBSENTINEL_SCRAPE_CONCURRENCY, default 8), in the same run; then one cycle by a
+concurrently (as many at once as JOBSENTINEL_SCRAPE_CONCURRENCY says, by default 16), in the
+same run; then one cycle by a
 real `manage.py worker` (scheduled through the queue), with its peak memory.
 
 Each cycle runs in a child process (`python -m bench.scrape_cycle --child ...`) on a fresh data
@@ -66,6 +67,10 @@ def child(boards: int, port: int, concurrency: int) -> dict[str, Any]:
             api_url=f"http://{board_address(index)}:{port}",
         )
     cycles = {}
+    from django.conf import settings
+
+    # 0: the default, what `manage.py scrape` uses.
+    concurrency = concurrency or settings.SCRAPE_CONCURRENCY
     with Scraper(concurrency=concurrency) as scraper:
         for name in ("first", "unchanged"):
             sources = list(Source.objects.order_by("id"))
@@ -177,7 +182,7 @@ def run(ctx: Context) -> Outcome:
     results: dict[str, Any] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="jobsentinel-bench-scrape-") as tmp:
-            for mode, concurrency in (("sequential", 1), ("concurrent", 8)):
+            for mode, concurrency in (("sequential", 1), ("concurrent", 0)):
                 data_dir = Path(tmp) / mode
                 data_dir.mkdir()
                 ctx.wait_for_quiet()
@@ -200,8 +205,8 @@ def run(ctx: Context) -> Outcome:
         for mode in ("sequential", "concurrent")
     ]  # fmt: skip
     rows.append(
-        ["worker (queue)", 8, "—", wrk["seconds"], "—", f"{wrk['succeeded']}/{boards}",
-         round(wrk["peak_rss_kb"] / 1024, 1)]
+        ["worker (queue)", con["concurrency"], "—", wrk["seconds"], "—",
+         f"{wrk['succeeded']}/{boards}", round(wrk["peak_rss_kb"] / 1024, 1)]
     )  # fmt: skip
     tables = [
         table(
@@ -237,7 +242,7 @@ def main() -> None:
     parser.add_argument("--child", action="store_true")
     parser.add_argument("--boards", type=int, default=BOARDS)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=0, help="0: the default")
     args = parser.parse_args()
     print(json.dumps(child(args.boards, args.port, args.concurrency)))
 

@@ -201,7 +201,7 @@ else:
     }
 # Threads of `manage.py worker`: each runs one task at a time (a scrape mostly waits on the
 # network, so more threads than cores is right); fetches are bounded by SCRAPE_CONCURRENCY.
-HUEY["consumer"] = {"workers": env_int("JOBSENTINEL_WORKER_THREADS", 8, minimum=1, maximum=64),
+HUEY["consumer"] = {"workers": env_int("JOBSENTINEL_WORKER_THREADS", 16, minimum=1, maximum=64),
                     "worker_type": "thread"}  # fmt: skip
 
 # Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failed logins from one address, even
@@ -322,8 +322,11 @@ _table_fd = env_int("JOBSENTINEL_CONNECTION_TABLE_FD", -1, minimum=-1)
 WEB_CONNECTION_TABLE_FD: int | None = None if _table_fd < 0 else _table_fd
 WEB_WORKER_INDEX = env_int("JOBSENTINEL_WEB_WORKER_INDEX", 1, minimum=1, maximum=WEB_WORKERS_MAX)
 # Board fetches in flight at once in one process (sources on different hosts; one host is
-# always asked one request at a time, at its pace).
-SCRAPE_CONCURRENCY = env_int("JOBSENTINEL_SCRAPE_CONCURRENCY", 8, minimum=1, maximum=64)
+# always asked one request at a time, at its pace). A cycle spends most of its time waiting on
+# boards, so at N at once it can be at most about N times faster than one board after another:
+# 16 makes a cycle of hundreds of boards a matter of seconds. (The worker's threads match it:
+# each scheduled scrape is a task.)
+SCRAPE_CONCURRENCY = env_int("JOBSENTINEL_SCRAPE_CONCURRENCY", 16, minimum=1, maximum=64)
 # A running scrape renews its run's lease every third of this; a run whose lease ran out (its
 # process died) no longer blocks its source and is closed as interrupted by the next sweep.
 RUN_LEASE_SECONDS = env_int("JOBSENTINEL_RUN_LEASE_SECONDS", 60, minimum=2, maximum=3600)
