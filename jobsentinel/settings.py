@@ -301,6 +301,9 @@ WS_MAX_MESSAGE_BYTES = env_int("JOBSENTINEL_WS_MAX_MESSAGE_BYTES", 16 * 1024, mi
 # Bytes waiting to be sent to one socket or event stream before it counts as a stuck reader and
 # is closed (a socket with 4408).
 WS_MAX_BACKLOG_BYTES = env_int("JOBSENTINEL_WS_MAX_BACKLOG_BYTES", 1024 * 1024, minimum=4096)
+# How long a client may stay over that bound (a burst it is catching up on) before it counts as
+# stuck; past 8 times the bound it is stuck at once.
+WS_SLOW_READER_SECONDS = env_float("JOBSENTINEL_WS_SLOW_READER_SECONDS", 5.0, minimum=0.5)
 EVENT_RETENTION_DAYS = env_int("JOBSENTINEL_EVENT_RETENTION_DAYS", 7, minimum=1)
 SCRAPE_INTERVAL = env_int("JOBSENTINEL_SCRAPE_INTERVAL", 900, minimum=10)
 # What one board may send: bytes of one answer after decompression, bytes of all its answers in

@@ -7,7 +7,7 @@
    daphne itself uses for 1011.
 2. Slow readers. daphne writes everything a socket is sent into its transport buffer, which
    grows without limit when a client stops reading. A socket with more than
-   `JOBSENTINEL_WS_MAX_BACKLOG_BYTES` waiting for `SLOW_READER_SECONDS`, or with
+   `JOBSENTINEL_WS_MAX_BACKLOG_BYTES` waiting for `JOBSENTINEL_WS_SLOW_READER_SECONDS`, or with
    `HARD_BACKLOG_FACTOR` times that at any moment, is sent 4408 and cut off shortly after, so
    one stuck client can neither grow the server's memory nor hold the others back. (A healthy
    reader can go past the limit for a moment during a burst; it is not punished for that.)
@@ -52,7 +52,7 @@
     back-pressure, so a Server-Sent Events stream (`realtime.sse`) whose client stopped reading
     grows the server's memory with every event, as a socket did before patch 2. A
     `text/event-stream` response is held to the socket's rule (`stopped_reading`: more than
-    `JOBSENTINEL_WS_MAX_BACKLOG_BYTES` unsent for `SLOW_READER_SECONDS`, or
+    `JOBSENTINEL_WS_MAX_BACKLOG_BYTES` unsent for `JOBSENTINEL_WS_SLOW_READER_SECONDS`, or
     `HARD_BACKLOG_FACTOR` times that at once) and its connection is dropped; there is no close
     frame to send, and the client is not reading anyway. daphne then tells the view
     (`http.disconnect`), whose clean-up releases the slot; EventSource reconnects with
@@ -82,7 +82,6 @@ SERVER_CLOSE_CODES = frozenset({1001, 1008, 1009, 1011, 1012, 1013, 1014})
 CLOSE_FLUSH_SECONDS = 0.3
 # A slow reader gets this long to take its close frame before the connection is cut.
 SLOW_READER_GRACE_SECONDS = 2.0
-SLOW_READER_SECONDS = 5.0
 HARD_BACKLOG_FACTOR = 8
 
 _open_sockets: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -124,7 +123,7 @@ def _pending_bytes(transport: Any) -> int:
 
 def stopped_reading(holder: Any, pending: int) -> bool:
     """The slow-reader rule, for sockets (patch 2) and event streams (patch 11): `pending`
-    unsent bytes over `WS_MAX_BACKLOG_BYTES` for `SLOW_READER_SECONDS`, or over
+    unsent bytes over `WS_MAX_BACKLOG_BYTES` for `WS_SLOW_READER_SECONDS`, or over
     `HARD_BACKLOG_FACTOR` times it at once. A healthy reader can go past the bound for a moment
     during a burst; it is not punished for that. `holder` keeps when it went over (a class
     default of None, so a connection gets the instance attribute only once it falls behind)."""
@@ -136,7 +135,7 @@ def stopped_reading(holder: Any, pending: int) -> bool:
     now = time.monotonic()
     if holder._jobsentinel_over_since is None:
         holder._jobsentinel_over_since = now
-    stuck = now - holder._jobsentinel_over_since > SLOW_READER_SECONDS
+    stuck = now - holder._jobsentinel_over_since > settings.WS_SLOW_READER_SECONDS
     return stuck or pending > limit * HARD_BACKLOG_FACTOR
 
 

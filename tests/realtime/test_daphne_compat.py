@@ -348,7 +348,7 @@ def test_event_streams_rely_on_handle_reply_and_twisted_request_state(settings: 
     assert not daphne_compat.stopped_reading(holder, 1000)
     assert not daphne_compat.stopped_reading(holder, 1001)  # a burst: not yet
     assert holder._jobsentinel_over_since is not None
-    holder._jobsentinel_over_since -= daphne_compat.SLOW_READER_SECONDS + 1
+    holder._jobsentinel_over_since -= settings.WS_SLOW_READER_SECONDS + 1
     assert daphne_compat.stopped_reading(holder, 1001)  # stuck for too long
     assert not daphne_compat.stopped_reading(holder, 10)  # caught up: the clock starts again
     assert holder._jobsentinel_over_since is None

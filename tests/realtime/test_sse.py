@@ -245,6 +245,7 @@ async def test_a_stream_that_stops_reading_is_ended_once_and_holds_no_more(monke
 # --- clients that stop reading, or pause ------------------------------------------------------
 
 EVENT_PAD = 8000  # bytes of padding per event: ~8 KB frames
+GRACE = 20  # JOBSENTINEL_WS_SLOW_READER_SECONDS for the paused-reader test
 
 
 def raw_stream(server: Daphne) -> socket.socket:
@@ -313,8 +314,8 @@ def closed_by_server(sock: socket.socket) -> bool:
     return True
 
 
-async def wait_for_active(server: Daphne, count: int) -> None:
-    deadline = asyncio.get_running_loop().time() + WAIT
+async def wait_for_active(server: Daphne, count: int, within: float = WAIT) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while (active := (await asyncio.to_thread(health, server))["active_connections"]) != count:
         assert asyncio.get_running_loop().time() < deadline, f"{active} active, not {count}"
         await asyncio.sleep(0.2)
@@ -356,8 +357,15 @@ async def test_a_reader_that_pauses_is_not_cut_where_one_that_stopped_is(daphne_
     """One burst of ~6.4 MB reaches two raw streams, neither reading: past the kernel's buffers
     (~4 MB), more than the bound (1 MiB) waits in daphne for each, but less than 8 times it.
     Then one starts reading and catches up; a trickle of events follows for 7 s. The reader is
-    never cut and gets everything; the one that stays stuck is cut once 5 s have passed."""
-    server: Daphne = daphne_factory(JOBSENTINEL_WS_MAX_BACKLOG_BYTES=str(1024 * 1024))
+    never cut and gets everything; the one that stays stuck is cut once GRACE seconds have
+    passed (long enough for the reader to catch up on a busy machine)."""
+    server: Daphne = daphne_factory(
+        JOBSENTINEL_WS_MAX_BACKLOG_BYTES=str(1024 * 1024),
+        JOBSENTINEL_WS_SLOW_READER_SECONDS=str(GRACE),
+        # A stream is checked when something is written to it: heartbeats keep writing after
+        # the last event, so the stuck stream is cut soon after its grace ends.
+        JOBSENTINEL_WS_HEARTBEAT_SECONDS="1",
+    )
     stuck = raw_stream(server)
     paused = Reader(raw_stream(server))
     try:
@@ -371,8 +379,10 @@ async def test_a_reader_that_pauses_is_not_cut_where_one_that_stopped_is(daphne_
             await asyncio.sleep(0.2)
         assert not paused.closed_by_server
         assert paused.ids() == burst + trickle  # all, in order, once
+        # The stuck stream is cut once its grace is over; it is not read before (reading would
+        # drain it, and then it would not be stuck).
+        await wait_for_active(server, 1, within=WAIT + GRACE)
         assert await asyncio.to_thread(closed_by_server, stuck)
-        await wait_for_active(server, 1)
         assert server.log().count("closing an event stream that stopped reading") == 1
     finally:
         paused.stop.set()
