@@ -335,7 +335,8 @@ SCRAPE_CONCURRENCY = env_int("JOBSENTINEL_SCRAPE_CONCURRENCY", 16, minimum=1, ma
 RUN_LEASE_SECONDS = env_int("JOBSENTINEL_RUN_LEASE_SECONDS", 60, minimum=2, maximum=3600)
 # How often the worker sweeps: due sources enqueued, expired leases closed, the event log pruned.
 SCHEDULE_TICK_SECONDS = env_float("JOBSENTINEL_SCHEDULE_TICK_SECONDS", 30.0, minimum=0.5)
-# How often the embedded-mode relay looks for events committed by other processes.
+# Embedded mode: how often the relay looks for events committed by other processes when no
+# writer has rung its doorbell (realtime/doorbell.py): a safety net, not the usual latency.
 RELAY_POLL_SECONDS = env_float("JOBSENTINEL_RELAY_POLL_SECONDS", 0.05, minimum=0.01)
 
 # --- Alerts (alerts/: channels, rules, deliveries; sent by the worker) ------------------------

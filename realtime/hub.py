@@ -8,10 +8,12 @@ subscribed to its type. Consumers still own subscription and protocol (they tell
 they want, dedupe, replay, answer clients); signals still send group messages through the layer.
 
 Besides listening, the hub reads the event log: in embedded mode it tails it (`realtime.relay`,
-the only way events reach the in-memory layer); in Redis mode it reads it back only for events
-the layer may have lost (`realtime.gaps` decides which, and when). It also runs one heartbeat
-timer for all sockets, encoded once per tick and carrying the latest event id, so a client can
-notice a gap.
+the only way events reach the in-memory layer), woken by writers through its doorbell
+(`realtime.doorbell`) and polling only as a safety net; in Redis mode it reads it back only
+for events the layer may have lost (`realtime.gaps` decides which, and when). It also runs one
+heartbeat timer for all sockets, encoded once per tick and carrying the latest event id, so a
+client can notice
+a gap.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from realtime import log, publish
+from realtime.doorbell import Doorbell
 from realtime.events import (
     EVENT_TYPES,
     PUSH_MESSAGE_TYPE,
@@ -69,6 +72,8 @@ class Hub:
         self.tasks: list[asyncio.Task[None]] = []
         # Redis mode: what the layer may have lost; None in embedded mode (the relay reads all).
         self.gaps: Gaps | None = None
+        # Embedded mode: what writers in other processes ring after they commit.
+        self.doorbell: Doorbell | None = None
         self.channel: str | None = None
         # Events delivered, by where they came from (shown by the health check).
         self.from_layer = 0
@@ -124,7 +129,9 @@ class Hub:
         self.last_event_id = await database_sync_to_async(log.latest_id)()
         loop = asyncio.get_running_loop()
         if publish.mode() == "embedded":
-            reader = self._relay(Relay(self.last_event_id))
+            # Listening before the relay's first read: a commit after that read rings.
+            self.doorbell = Doorbell.open()
+            reader = self._relay(Relay(self.last_event_id), self.doorbell)
         else:
             self.gaps = Gaps(self.last_event_id, clock=loop.time)
             reader = self._watch_gaps(self.gaps)
@@ -146,6 +153,12 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.tasks = []
+        self.close_doorbell()
+
+    def close_doorbell(self) -> None:
+        if self.doorbell is not None:
+            self.doorbell.close()
+            self.doorbell = None
 
     async def _join(self, layer: Any, channel: str) -> None:
         for event_type in EVENT_TYPES:
@@ -189,7 +202,7 @@ class Hub:
             except Exception:  # a malformed message must not end delivery for everyone
                 logger.exception("event hub could not deliver a layer message")
 
-    async def _relay(self, relay: Relay) -> None:
+    async def _relay(self, relay: Relay, doorbell: Doorbell) -> None:
         """Embedded mode: tail the log onto the in-memory layer."""
         layer = get_channel_layer()
         assert layer is not None
@@ -210,7 +223,8 @@ class Hub:
             except Exception:
                 logger.exception("event relay could not hand over events")
             if len(events) < BATCH:
-                await asyncio.sleep(settings.RELAY_POLL_SECONDS)
+                # Until a writer rings, or the safety-net poll is due.
+                await doorbell.wait(settings.RELAY_POLL_SECONDS)
 
     async def _watch_gaps(self, gaps: Gaps) -> None:
         """Redis mode: read the log only for what the layer may have lost (`realtime.gaps`)."""
@@ -282,6 +296,8 @@ async def get_hub() -> Hub:
     if not _alive(_hub):
         async with _lock():
             if not _alive(_hub):
+                if _hub is not None:  # its loop has gone: it can no longer use its doorbell
+                    _hub.close_doorbell()
                 hub = Hub()
                 await hub.start()
                 _hub = hub

@@ -4,7 +4,9 @@
   thread, which `group_send`s it through the shared layer, so every server process hears it.
 - Embedded mode: the in-memory layer only reaches its own process, so nothing is published on
   commit; each server process's hub runs a relay (`realtime.relay`) that tails the event log
-  instead, which is also what keeps an event from arriving twice.
+  instead, which is also what keeps an event from arriving twice. After commit the writer
+  only rings the servers' doorbells (`realtime.doorbell`), so their relays read the log at
+  once rather than at their next poll.
 
 The publisher is one background thread with its own event loop: it keeps one set of Redis
 connections for the life of the process (a management command would otherwise build a loop
@@ -34,6 +36,7 @@ from django.conf import settings
 from django.db import transaction
 
 from jobsentinel.lazy import per_process
+from realtime import doorbell
 from realtime.events import PUSH_MESSAGE_TYPE, group_name
 
 if TYPE_CHECKING:
@@ -55,8 +58,11 @@ def push_message(event_id: int, event_type: str, text: str) -> dict[str, Any]:
 
 
 def publish_on_commit(event: Event) -> None:
-    """Arrange for `event` to be published once its transaction commits (Redis mode only)."""
+    """Arrange for `event` to be published once its transaction commits: handed to the
+    publisher in Redis mode; in embedded mode the servers' doorbells are rung instead, once
+    per transaction."""
     if mode() != "redis":
+        doorbell.ring_on_commit()
         return
     # Encode now, while the row is at hand; the publisher thread only forwards text.
     message = push_message(event.id, event.type, event.encoded())
