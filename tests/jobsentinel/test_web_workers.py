@@ -114,10 +114,15 @@ def daphne_children(pid: int) -> set[int]:
     return found
 
 
+# In embedded mode, a poll this slow never delivers within a test: each worker's doorbell
+# (realtime/doorbell.py), rung by the writer's commit, does.
+NO_POLL = {"JOBSENTINEL_RELAY_POLL_SECONDS": "60"}
+
+
 async def test_both_workers_serve_the_one_port_and_every_socket_gets_every_event(
     serve_factory,
 ) -> None:
-    server: Serve = serve_factory(workers=2)
+    server: Serve = serve_factory(workers=2, **NO_POLL)
     assert server.process is not None
     pids = {w["pid"] for w in server.health()["workers"]}
     assert len(pids) == 2
@@ -129,7 +134,8 @@ async def test_both_workers_serve_the_one_port_and_every_socket_gets_every_event
     assert server.health()["active_connections"] == 5  # the whole server's, from either worker
     everyone = first + second
 
-    # Published by another process: each worker's relay finds it in the log.
+    # Published by another process: each worker's relay, woken by its doorbell, finds it in
+    # the log.
     before = await asyncio.to_thread(publish_elsewhere, server, 3)
     await asyncio.gather(*(client.read_until(set(before)) for client in everyone))
     assert all(client.events() == before for client in everyone)
@@ -202,7 +208,7 @@ async def test_a_flood_across_workers_admits_exactly_the_cap(serve_factory) -> N
 async def test_a_killed_worker_is_restarted_and_its_sockets_are_no_longer_counted(
     serve_factory,
 ) -> None:
-    server: Serve = serve_factory(workers=2)
+    server: Serve = serve_factory(workers=2, **NO_POLL)  # the dead one's doorbell rings nobody
     killed = await clients_on(server, 1, 2)
     kept = await clients_on(server, 2, 3)
     assert server.counts() == [2, 3]
