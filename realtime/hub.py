@@ -12,8 +12,7 @@ the only way events reach the in-memory layer), woken by writers through its doo
 (`realtime.doorbell`) and polling only as a safety net; in Redis mode it reads it back only
 for events the layer may have lost (`realtime.gaps` decides which, and when). It also runs one
 heartbeat timer for all sockets, encoded once per tick and carrying the latest event id, so a
-client can notice
-a gap.
+client can notice a gap.
 """
 
 from __future__ import annotations
