@@ -199,6 +199,7 @@ def test_ringing_never_raises_into_the_writer(
     directory().mkdir()
     monkeypatch.setattr(doorbell.os, "scandir", refused)
     doorbell._said.clear()  # the not-a-directory case above warned already
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="realtime.doorbell"):
         ring()
         ring()
