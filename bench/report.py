@@ -63,8 +63,9 @@ def versions() -> dict[str, str | None]:
     return found
 
 
-# What can change a figure: everything tracked but documentation.
-CODE_PATHS = (".", ":(exclude)*.md")
+# What can change a figure: everything tracked but documentation and the results themselves
+# (a run writes them as it goes).
+CODE_PATHS = (".", ":(exclude)*.md", ":(exclude)bench/results")
 
 
 def _git(*args: str) -> str | None:
@@ -165,7 +166,7 @@ def verdict(ok: bool | None) -> str:
     return "—" if ok is None else ("met" if ok else "MISSED")
 
 
-SCENARIO_ORDER = ("memory", "latency", "throughput", "filtering", "ingest", "soak")
+SCENARIO_ORDER = ("memory", "latency", "throughput", "filtering", "ingest", "scrape", "soak")
 
 
 def _describe_code(document: dict[str, Any]) -> str:
