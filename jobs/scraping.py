@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -45,6 +45,8 @@ from jobs.services import (
 from jobsentinel.lazy import per_process
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 INTERRUPTED_MESSAGE = "interrupted"
 STOPPED_MESSAGE = "worker stopped: the worker was shut down during the scrape"
@@ -404,13 +406,12 @@ def _start(source: Source) -> ScrapeRun | SourceOutcome:
     """Start a run, or the outcome of not starting one (busy, or the database unavailable:
     skipped, with the reason logged; the next tick tries again)."""
     try:
-        return scrape_run_start(source=source)
+        return _retrying(f"starting a scrape of {source}", lambda: scrape_run_start(source=source))
     except SourceBusy as busy:
         logger.info("skipping %s: %s", source, busy)
         return SourceOutcome(source, None, None, str(busy))
     except DatabaseError as exc:
         logger.error("could not start a scrape of %s (skipped): %s", source, exc)
-        connection.close()
         return SourceOutcome(source, None, None, f"skipped: database error: {exc}")
 
 
@@ -425,13 +426,30 @@ def _finish(run: ScrapeRun, status: str, **outcome: Any) -> ScrapeRun:
     """Finish a run (`outcome`: scrape_run_finish's result, error, board_missing), retrying a
     few times: after a database restart the first query fails on a dead connection, and a run
     left "running" would mislead everyone until its lease ends."""
-    for attempt in range(5):
+    try:
+        return _retrying(
+            f"recording the end of run {run.pk}",
+            lambda: scrape_run_finish(run=run, status=status, **outcome),
+            attempts=5,
+        )
+    except DatabaseError:
+        return run
+
+
+def _retrying(what: str, once: Callable[[], T], *, attempts: int = 3) -> T:
+    """`once()`, tried again after a database error with a growing pause (1 s, 2 s, ... at
+    most 10 s): after a database restart the first query fails on a dead connection, and
+    SQLite can answer "database is locked" while many connections open at once. The last
+    error is raised."""
+    for attempt in range(1, attempts):
         try:
-            return scrape_run_finish(run=run, status=status, **outcome)
+            return once()
         except DatabaseError as exc:
-            logger.warning(
-                "could not record the end of run %s (attempt %d): %s", run.pk, attempt + 1, exc
-            )
+            logger.warning("%s failed (attempt %d of %d): %s", what, attempt, attempts, exc)
             connection.close()
-            time.sleep(min(2.0**attempt, 10.0))
-    return run
+            time.sleep(min(2.0 ** (attempt - 1), 10.0))
+    try:
+        return once()
+    except DatabaseError:
+        connection.close()
+        raise
