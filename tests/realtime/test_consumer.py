@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 from unittest import mock
@@ -26,12 +27,22 @@ WAIT = 5  # generous for a loaded 2-core CI box
 
 
 async def settle() -> None:
-    """Redis mode publishes after commit from a background thread: let what the test wrote
-    before connecting finish publishing, or it may arrive live on the new socket."""
-    if settings.REDIS_URL:
-        from realtime.publish import publisher
+    """Redis mode publishes after commit from a background thread, and this process's hub
+    hears it back from Redis a moment later: let what the test wrote before connecting reach
+    the hub, or it may arrive live on the new socket."""
+    if not settings.REDIS_URL:
+        return
+    from realtime import log
+    from realtime.hub import get_hub
+    from realtime.publish import publisher
 
-        await sync_to_async(publisher().flush)()
+    await sync_to_async(publisher().flush)()
+    latest = await sync_to_async(log.latest_id)()
+    hub = await get_hub()
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while hub.last_event_id < latest:
+        assert asyncio.get_running_loop().time() < deadline, "the hub never heard the event"
+        await asyncio.sleep(0.01)
 
 
 async def connect(
