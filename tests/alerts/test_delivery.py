@@ -4,6 +4,7 @@ retries, failures, quiet hours, digests and the hourly cap, with a controlled cl
 from __future__ import annotations
 
 import logging
+import time as time_module
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
@@ -71,9 +72,11 @@ def test_webhook_signed_and_verified_by_the_docs_snippet(receiver: HttpReceiver)
 def test_an_old_signature_fails_the_docs_check() -> None:
     verify = docs_verify()
     body = b'{"type":"test"}'
-    assert (
-        verify(SECRET, body, signature(SECRET, body, timestamp=int(T0.timestamp()) - 3600)) is False
-    )
+    # The snippet checks freshness against the real clock (as a receiver would), so "old" is an
+    # hour before now, not before the test's fixed T0 (which is only an hour from some real now).
+    an_hour_ago = int(time_module.time()) - 3600
+    assert verify(SECRET, body, signature(SECRET, body, timestamp=an_hour_ago)) is False
+    assert verify(SECRET, body, signature(SECRET, body, timestamp=int(time_module.time()))) is True
 
 
 def test_no_backfill_and_below_threshold_is_not_alerted(receiver: HttpReceiver) -> None:

@@ -27,16 +27,15 @@ WAIT = 5  # generous for a loaded 2-core CI box
 
 
 async def settle() -> None:
-    """Redis mode publishes after commit from a background thread, and this process's hub
-    hears it back from Redis a moment later: let what the test wrote before connecting reach
-    the hub, or it may arrive live on the new socket."""
-    if not settings.REDIS_URL:
-        return
+    """This process's hub hears what the test wrote a moment after the commit (embedded mode:
+    the relay's next read of the log; Redis mode: the publisher thread sends it and the hub
+    hears it back). Let it arrive before connecting, or it may reach the new socket live."""
     from realtime import log
     from realtime.hub import get_hub
     from realtime.publish import publisher
 
-    await sync_to_async(publisher().flush)()
+    if settings.REDIS_URL:
+        await sync_to_async(publisher().flush)()
     latest = await sync_to_async(log.latest_id)()
     hub = await get_hub()
     deadline = asyncio.get_running_loop().time() + WAIT
