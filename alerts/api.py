@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -18,15 +17,15 @@ from rest_framework.response import Response
 from alerts import schedule, services
 from alerts.masking import mask_target
 from alerts.models import ALL_REASONS, Channel, ChannelKind, Delivery, JobScope, Mode
-from jobs.api.filters import MAX_ID, query_params
+from jobs.api.filters import MAX_ID
 from jobs.api.schema import (
     DETAIL_ERRORS,
     PAGE_ERRORS,
     WRITE_ERRORS,
-    filtered_list_and_detail,
+    filtered_collection,
 )
 from jobs.api.serializers import StrictSerializer
-from jobs.api.views import ANY_SEGMENT
+from jobs.api.views import ANY_SEGMENT, FilteredCollection
 
 
 def quiet_hours_text(channel: Channel) -> str | None:
@@ -222,23 +221,14 @@ class ChannelViewSet(
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
-@extend_schema_view(
-    **filtered_list_and_detail(
-        DeliverySerializer,
-        DeliveryFilter,
-        list_summary="Recent alert deliveries, newest first",
-        detail_summary="An alert delivery",
-    )
+@filtered_collection(
+    DeliverySerializer,
+    DeliveryFilter,
+    list_summary="Recent alert deliveries, newest first",
+    detail_summary="An alert delivery",
 )
-class DeliveryViewSet(viewsets.ReadOnlyModelViewSet[Delivery]):
+class DeliveryViewSet(FilteredCollection[Delivery]):
+    queryset = Delivery.objects.order_by("-created_at", "id")
     serializer_class = DeliverySerializer
-    lookup_value_regex = ANY_SEGMENT
-
-    def get_queryset(self) -> QuerySet[Delivery]:
-        deliveries = Delivery.objects.order_by("-created_at", "id")
-        if self.action == "list":
-            filters = DeliveryFilter(data=query_params(self.request))
-            filters.is_valid(raise_exception=True)
-            if "channel" in filters.validated_data:
-                deliveries = deliveries.filter(channel_id=filters.validated_data["channel"])
-        return deliveries
+    filter_class = DeliveryFilter
+    filter_lookups = {"channel": "channel_id"}

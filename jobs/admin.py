@@ -16,6 +16,7 @@ from jobs.forms import PreferencesForm
 from jobs.models import Job, Preferences, ScrapeRun, Source
 from jobs.services import (
     BoardPreview,
+    BoardRequest,
     ScrapeRefused,
     SourceRefused,
     job_update,
@@ -192,7 +193,11 @@ class SourceAddForm(forms.ModelForm[Source]):
             return data
         try:
             preview = source_preview(
-                url=data.get("url", ""), api_url=data.get("api_url", ""), name=data.get("name", "")
+                board=BoardRequest(
+                    url=data.get("url", ""),
+                    api_url=data.get("api_url", ""),
+                    name=data.get("name", ""),
+                )
             )
         except SourceRefused as refused:
             field = refused.field if refused.field in self.fields else None

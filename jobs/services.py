@@ -759,6 +759,19 @@ class DuplicateSource(SourceRefused):
 
 
 @dataclass(frozen=True)
+class BoardRequest:
+    """A board as a user names it, by every way in (command, API, admin, page): a URL (a
+    board, a job or a careers page) or a kind and token; an API host that replaces the
+    vendor's; a display name (default: the company the board gives)."""
+
+    url: str = ""
+    kind: str = ""
+    token: str = ""
+    api_url: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class BoardPreview:
     """What one fetch of a board showed, before it is saved."""
 
@@ -869,47 +882,30 @@ def source_create(*, kind: str, token: str, name: str, api_url: str = "") -> Sou
 
 
 def source_preview(
-    *,
-    url: str = "",
-    kind: str = "",
-    token: str = "",
-    api_url: str = "",
-    name: str = "",
-    client_factory: Callable[[], HttpClient] = http_client,
+    *, board: BoardRequest, client_factory: Callable[[], HttpClient] = http_client
 ) -> BoardPreview:
     """Find the board (`url`, or `kind` and `token`), refuse it if already watched, and fetch
     it once to count its jobs. A board that answers with an error gives a preview whose
     `error` says so; input that names no board raises SourceRefused."""
-    api_url = source_api_url_clean(api_url)
+    board = replace(board, api_url=source_api_url_clean(board.api_url), name=board.name.strip())
     # async_to_sync, not asyncio.run: the duplicate check inside goes back to this thread and
     # its database connection (and works from a web request's worker thread too).
-    return async_to_sync(_preview)(
-        url=url, kind=kind, token=token, api_url=api_url, name=name.strip(),
-        client_factory=client_factory,
-    )  # fmt: skip
+    return async_to_sync(_preview)(board, client_factory)
 
 
-async def _preview(
-    *,
-    url: str,
-    kind: str,
-    token: str,
-    api_url: str,
-    name: str,
-    client_factory: Callable[[], HttpClient],
-) -> BoardPreview:
+async def _preview(request: BoardRequest, client_factory: Callable[[], HttpClient]) -> BoardPreview:
     others: tuple[str, ...]
     async with client_factory() as client:
-        if kind or token:
-            if url:
+        if request.kind or request.token:
+            if request.url:
                 raise SourceRefused("give either a URL or a kind and token, not both")
-            board = Detected(kind, _board_token(kind, token))
+            board = Detected(request.kind, _board_token(request.kind, request.token))
             found_via, others = "kind and token", ()
         else:
-            if not url.strip():
+            if not request.url.strip():
                 raise SourceRefused("give a board or careers page URL, or a kind and token")
             try:
-                resolution = await resolve(client, url)
+                resolution = await resolve(client, request.url)
             except NotABoard as error:
                 raise SourceRefused(str(error)) from None
             except SourceError as error:
@@ -917,12 +913,12 @@ async def _preview(
             board, found_via = resolution.board, resolution.found_via
             others = tuple(f"{b.kind}:{b.token}" for b in resolution.others)
         await sync_to_async(_refuse_duplicate)(board.kind, board.token)
-        effective_api = api_url or board.api_url
+        effective_api = request.api_url or board.api_url
         preview = BoardPreview(
             kind=board.kind,
             token=board.token,
             api_url=effective_api,
-            name=name or board.token,
+            name=request.name or board.token,
             board_url=public_board_url(board.kind, board.token),
             found_via=found_via,
             others=others,
@@ -942,18 +938,14 @@ async def _preview(
         return replace(
             preview,
             open_jobs=count,
-            name=name or company or board.token,
+            name=request.name or company or board.token,
             error="" if count else "the board lists no open jobs",
         )
 
 
 def source_add(
     *,
-    url: str = "",
-    kind: str = "",
-    token: str = "",
-    api_url: str = "",
-    name: str = "",
+    board: BoardRequest,
     force: bool = False,
     dry_run: bool = False,
     client_factory: Callable[[], HttpClient] = http_client,
@@ -963,12 +955,11 @@ def source_add(
     or lists no jobs is saved only with `force`; an unknown URL or a board already watched
     never is. The explicit kind-and-token form is saved without a fetch (the user named the
     board exactly; no preview then), unless it is a dry run."""
-    if (kind or token) and not url and not dry_run:
-        return None, source_create(kind=kind, token=token, name=name, api_url=api_url)
-    preview = source_preview(
-        url=url, kind=kind, token=token, api_url=api_url, name=name,
-        client_factory=client_factory,
-    )  # fmt: skip
+    if (board.kind or board.token) and not board.url and not dry_run:
+        return None, source_create(
+            kind=board.kind, token=board.token, name=board.name, api_url=board.api_url
+        )
+    preview = source_preview(board=board, client_factory=client_factory)
     if dry_run:
         return preview, None
     if not preview.ok and not force:
@@ -979,7 +970,7 @@ def source_add(
         kind=preview.kind,
         token=preview.token,
         name=preview.name,
-        api_url=api_url or preview.api_url,
+        api_url=board.api_url or preview.api_url,
     )
     if preview.ok:
         source.open_jobs = preview.open_jobs

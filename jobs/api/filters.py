@@ -20,7 +20,6 @@ from jobs.models import (
     Job,
     JobQuerySet,
     JobStatus,
-    ScrapeRunQuerySet,
     ScrapeStatus,
 )
 from jobs.scoring import GATE_RULES
@@ -136,14 +135,6 @@ class RunFilter(serializers.Serializer[Any]):
         min_value=1, max_value=MAX_ID, required=False, help_text="A source id."
     )
     status = serializers.ChoiceField(choices=ScrapeStatus.choices, required=False)
-
-
-def filter_runs(runs: ScrapeRunQuerySet, params: dict[str, Any]) -> ScrapeRunQuerySet:
-    if "source" in params:
-        runs = runs.filter(source_id=params["source"])
-    if "status" in params:
-        runs = runs.filter(status=params["status"])
-    return runs
 
 
 def validated(filter_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:

@@ -3,12 +3,13 @@ and that request bodies take no fields beyond the documented ones."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 
 from jobs.api.authentication import KEY_HEADER
 from jobs.api.serializers import ErrorSerializer
@@ -31,6 +32,8 @@ CONFLICT = OpenApiResponse(
     response=ErrorSerializer, description="The source cannot be scraped now (disabled or busy)."
 )
 
+V = TypeVar("V", bound=type)
+
 READ_ERRORS: dict[int, OpenApiResponse] = {401: UNAUTHORIZED}
 # Lists answer 404 for a page past the end.
 PAGE_ERRORS: dict[int, OpenApiResponse] = {401: UNAUTHORIZED, 404: NOT_FOUND}
@@ -43,21 +46,21 @@ WRITE_ERRORS: dict[int, OpenApiResponse] = {
 }
 
 
-def filtered_list_and_detail(
+def filtered_collection(
     serializer: type[Any], filters: type[Any], *, list_summary: str, detail_summary: str
-) -> dict[str, Any]:
-    """The `list` and `retrieve` operations of a read-only, filtered collection, for
-    `extend_schema_view(**...)`: every such collection documents the same errors."""
-    return {
-        "list": extend_schema(
+) -> Callable[[V], V]:
+    """The schema of a read-only, filtered collection's `list` and `retrieve`, as a class
+    decorator: every such collection documents the same errors."""
+    return extend_schema_view(
+        list=extend_schema(
             summary=list_summary,
             parameters=[filters],
             responses={200: serializer(many=True), **FILTERED_LIST_ERRORS},
         ),
-        "retrieve": extend_schema(
+        retrieve=extend_schema(
             summary=detail_summary, responses={200: serializer, **DETAIL_ERRORS}
         ),
-    }
+    )
 
 
 def forbid_unknown_request_fields(

@@ -17,10 +17,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer
+from rest_framework.serializers import BaseSerializer, Serializer
 from rest_framework.views import APIView
 
-from jobs.api.filters import JobFilter, RunFilter, filter_jobs, filter_runs, validated
+from jobs.api.filters import JobFilter, RunFilter, filter_jobs, validated
 from jobs.api.schema import (
     CONFLICT,
     DETAIL_ERRORS,
@@ -28,7 +28,7 @@ from jobs.api.schema import (
     PAGE_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
-    filtered_list_and_detail,
+    filtered_collection,
 )
 from jobs.api.serializers import (
     BoardPreviewSerializer,
@@ -50,10 +50,10 @@ from jobs.models import (
     JobStatus,
     Preferences,
     ScrapeRun,
-    ScrapeRunQuerySet,
     Source,
 )
 from jobs.services import (
+    BoardRequest,
     DuplicateSource,
     SourceBusy,
     SourceRefused,
@@ -71,6 +71,26 @@ ANY_SEGMENT = r"[^/]+"
 
 
 M = TypeVar("M", bound=Model)
+
+
+class FilteredCollection(viewsets.ReadOnlyModelViewSet[M]):
+    """A read-only collection whose list takes filters: `filter_class` checks them by the
+    same rules as every list (a bad parameter is a 400 naming it), and `filter_lookups` maps
+    each filter to the field it narrows (an absent filter narrows nothing)."""
+
+    lookup_value_regex = ANY_SEGMENT
+    filter_class: type[Serializer[Any]]
+    filter_lookups: dict[str, str]
+
+    def get_queryset(self) -> QuerySet[M]:
+        queryset = super().get_queryset()
+        if self.action == "list":
+            params = validated(self.filter_class, self.request)
+            wanted = {
+                field: params[name] for name, field in self.filter_lookups.items() if name in params
+            }
+            queryset = queryset.filter(**wanted)
+        return queryset
 
 
 # A PATCH: the object, the body checked by its update serializer, the write through a service,
@@ -183,7 +203,12 @@ class SourceViewSet(
         serializer = SourceCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            preview, source = source_add(**serializer.validated_data)
+            options = dict(serializer.validated_data)
+            preview, source = source_add(
+                force=options.pop("force", False),
+                dry_run=options.pop("dry_run", False),
+                board=BoardRequest(**options),
+            )
         except SourceRefused as refused:
             if refused.preview is not None and not isinstance(refused, DuplicateSource):
                 # The board exists but answered with an error or no jobs.
@@ -235,24 +260,17 @@ class SourceViewSet(
 # --- scrape runs ---------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    **filtered_list_and_detail(
-        ScrapeRunSerializer,
-        RunFilter,
-        list_summary="List scrape runs, newest first",
-        detail_summary="A scrape run",
-    )
+@filtered_collection(
+    ScrapeRunSerializer,
+    RunFilter,
+    list_summary="List scrape runs, newest first",
+    detail_summary="A scrape run",
 )
-class ScrapeRunViewSet(viewsets.ReadOnlyModelViewSet[ScrapeRun]):
-    queryset = ScrapeRun.objects.all()
+class ScrapeRunViewSet(FilteredCollection[ScrapeRun]):
+    queryset = ScrapeRun.objects.select_related("source").order_by("-started_at", "-id")
     serializer_class = ScrapeRunSerializer
-    lookup_value_regex = ANY_SEGMENT
-
-    def get_queryset(self) -> ScrapeRunQuerySet:
-        runs = ScrapeRun.objects.select_related("source").order_by("-started_at", "-id")
-        if self.action == "list":
-            runs = filter_runs(runs, validated(RunFilter, self.request))
-        return runs
+    filter_class = RunFilter
+    filter_lookups = {"source": "source_id", "status": "status"}
 
 
 # --- preferences ---------------------------------------------------------------------------

@@ -105,6 +105,11 @@ def test_test_is_queued_and_deliveries_list_with_status(api: APIClient) -> None:
     listed = api.get(f"{BASE}/deliveries/", {"channel": channel.pk}).json()
     [row] = listed["results"]
     assert row["status_text"] == "failed: HTTP 404 Not Found"
+    other = add_channel("discord", "https://discord.com/api/webhooks/1/other")
+    assert api.post(f"{BASE}/channels/{other.pk}/test/").status_code == 202
+    assert len(api.get(f"{BASE}/deliveries/").json()["results"]) == 2
+    [again] = api.get(f"{BASE}/deliveries/", {"channel": channel.pk}).json()["results"]
+    assert again["id"] == str(delivery.id)
     assert api.get(f"{BASE}/deliveries/", {"channel": "x"}).status_code == 400
     assert api.get(f"{BASE}/deliveries/not-a-uuid/").status_code == 404
     assert api.get(f"{BASE}/deliveries/{delivery.pk}/").status_code == 200

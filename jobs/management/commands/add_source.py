@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs.models import SourceKind
-from jobs.services import BoardPreview, SourceRefused, source_add
+from jobs.services import BoardPreview, BoardRequest, SourceRefused, source_add
 
 
 class Command(BaseCommand):
@@ -52,11 +52,13 @@ class Command(BaseCommand):
             )
         try:
             preview, source = source_add(
-                url="" if explicit else target,
-                kind=target.lower() if explicit else "",
-                token=str(token) if explicit else "",
-                api_url=str(options["api_url"] or ""),
-                name=str(options["name"] or ""),
+                board=BoardRequest(
+                    url="" if explicit else target,
+                    kind=target.lower() if explicit else "",
+                    token=str(token) if explicit else "",
+                    api_url=str(options["api_url"] or ""),
+                    name=str(options["name"] or ""),
+                ),
                 force=bool(options["force"]),
                 dry_run=bool(options["dry_run"]),
             )
