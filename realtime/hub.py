@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 from collections.abc import Awaitable, Iterable
 from typing import Any, Protocol
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -42,7 +42,7 @@ from realtime.gaps import Gaps, Read
 from realtime.live import LiveEvent
 from realtime.log import LoggedEvent
 from realtime.recent import RecentIds
-from realtime.relay import BATCH, Relay
+from realtime.relay import BATCH, LogReader, Relay
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ class Hub:
         self.gaps: Gaps | None = None
         # Embedded mode: what writers in other processes ring after they commit.
         self.doorbell: Doorbell | None = None
+        # Every read of the log, on a thread that keeps its database connection.
+        self.reader = LogReader()
         self.channel: str | None = None
         # Events delivered, by where they came from (shown by the health check).
         self.from_layer = 0
@@ -125,7 +127,7 @@ class Hub:
     # --- tasks -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.last_event_id = await database_sync_to_async(log.latest_id)()
+        self.last_event_id = await self.reader.run(log.latest_id)
         loop = asyncio.get_running_loop()
         if publish.mode() == "embedded":
             # Listening before the relay's first read: a commit after that read rings.
@@ -153,6 +155,7 @@ class Hub:
                 await task
         self.tasks = []
         self.close_doorbell()
+        await asyncio.get_running_loop().run_in_executor(None, self.reader.close)
 
     def close_doorbell(self) -> None:
         if self.doorbell is not None:
@@ -205,10 +208,9 @@ class Hub:
         """Embedded mode: tail the log onto the in-memory layer."""
         layer = get_channel_layer()
         assert layer is not None
-        fetch = database_sync_to_async(relay.fetch)
         while True:
             try:
-                events = await fetch()
+                events = await self.reader.run(relay.fetch)
             except Exception as exc:  # the database may be briefly away: keep the cursor
                 logger.warning("event relay could not read the log: %s", exc)
                 events = []
@@ -227,11 +229,10 @@ class Hub:
 
     async def _watch_gaps(self, gaps: Gaps) -> None:
         """Redis mode: read the log only for what the layer may have lost (`realtime.gaps`)."""
-        latest = database_sync_to_async(log.latest_id)
         while True:
             try:
                 if gaps.head_due():
-                    gaps.head(await latest())
+                    gaps.head(await self.reader.run(log.latest_id))
                 while (read := gaps.next_read()) is not None:
                     await self._read_back(gaps, read)
             except Exception as exc:  # the database may be briefly away: the holes are kept
@@ -240,8 +241,8 @@ class Hub:
             await asyncio.sleep(GAPS_TICK_SECONDS)
 
     async def _read_back(self, gaps: Gaps, read: Read) -> None:
-        events = await database_sync_to_async(log.events_by_id)(
-            read.ranges, read.after, limit=BATCH
+        events = await self.reader.run(
+            functools.partial(log.events_by_id, read.ranges, read.after, limit=BATCH)
         )
         gaps.read_done(read, [event.id for event in events], complete=len(events) < BATCH)
         recovered = await self.deliver_logged(events)
@@ -297,6 +298,7 @@ async def get_hub() -> Hub:
             if not _alive(_hub):
                 if _hub is not None:  # its loop has gone: it can no longer use its doorbell
                     _hub.close_doorbell()
+                    _hub.reader.close()
                 hub = Hub()
                 await hub.start()
                 _hub = hub
