@@ -307,9 +307,12 @@ def expected_reply(frame: Frame) -> str:
     if events and not set(events) & set(EVENT_TYPES):  # unknown names alone; else ignored
         return "unknown_event"
     value = message.get("last_event_id")
-    if isinstance(value, str) and value.isdigit():
+    # Ids are the log's signed 64-bit keys; a string form is at most 19 ASCII digits.
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
         value = int(value)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63
+    ):
         return "invalid_message"
     return "subscribed"
 
@@ -417,6 +420,11 @@ EXPLICIT = [
     Frame("empty", text=""),
     Frame("binary", data=b"\x00\xff"),
     Frame("boundary", text='{"type":"ping","pad":"' + "x" * (limit() - 24) + '"}'),  # = limit
+    # The edges of an event id (a signed 64-bit key), as a number and as a string.
+    *(
+        Frame("typed", text=f'{{"type": "subscribe", "last_event_id": {value}}}')
+        for value in (2**63 - 1, 2**63, '"9223372036854775807"', '"00000000000000000001"')
+    ),
 ]
 
 

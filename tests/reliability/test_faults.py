@@ -92,7 +92,12 @@ class Client:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 raise AssertionError(f"missing events {sorted(wanted - seen)}")
-            message = json.loads(await asyncio.wait_for(self.ws.recv(), remaining))
+            # asyncio.timeout, not wait_for: wait_for (Python 3.11) runs recv in a task of its
+            # own, which can outlive this one when it is cancelled (a reader stopped mid-burst)
+            # and then holds the socket's one recv against the next reader.
+            async with asyncio.timeout(remaining):
+                raw = await self.ws.recv()
+            message = json.loads(raw)
             if "id" in message:
                 self.ids.append(message["id"])
                 seen.add(message["id"])
@@ -101,7 +106,9 @@ class Client:
         assert self.ws is not None
         with contextlib.suppress(ConnectionClosed):
             while True:
-                message = json.loads(await asyncio.wait_for(self.ws.recv(), WAIT))
+                async with asyncio.timeout(WAIT):
+                    raw = await self.ws.recv()
+                message = json.loads(raw)
                 if "id" in message:
                     self.ids.append(message["id"])
         self.closes.append(self.ws.close_code)
