@@ -67,6 +67,7 @@ class LogReader:
 
     def __init__(self) -> None:
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="log-reader")
+        self._closed = False
 
     async def run(self, read: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -86,6 +87,12 @@ class LogReader:
             raise
 
     def close(self) -> None:
-        """Close the connection (on its own thread, as Django requires) and end the thread."""
-        self._thread.submit(connection.close)
+        """Close the connection (on its own thread, as Django requires) and end the thread.
+        Closing again does nothing (a hub is closed by `stop`, or when its loop is gone)."""
+        if self._closed:
+            return
+        self._closed = True
+        # A lambda: `connection` resolves per thread when used, and `connection.close` taken
+        # here would be the calling thread's connection.
+        self._thread.submit(lambda: connection.close())
         self._thread.shutdown(wait=True)

@@ -31,6 +31,11 @@ async def test_reads_share_one_connection_and_see_new_commits() -> None:
         assert await reader.run(open_connection) is first
     finally:
         reader.close()
+    with pytest.raises(Exception, match=r"(?i)closed"):  # close() closed its connection
+        first.cursor().execute("SELECT 1")
+    reader.close()  # a second close does nothing
+    with pytest.raises(RuntimeError):
+        await reader.run(open_connection)  # a closed reader reads no more
 
 
 async def test_a_failed_read_is_tried_once_more_on_a_new_connection() -> None:
